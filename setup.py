@@ -1,0 +1,39 @@
+"""hmr_tf: End-to-end Recovery of Human Shape and Pose (HMR) in TensorFlow 2 / Keras 3."""
+
+import setuptools
+
+TF_VERSION = "2.21.*"
+
+setuptools.setup(
+    name="hmr_tf",
+    version="0.1.0",
+    description="HMR (Kanazawa et al., CVPR 2018) in TensorFlow 2 / Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["hmr_tf", "hmr_tf.*"]),
+    package_data={"hmr_tf": ["body/assets/*.npz"]},
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "absl-py>=2.0",
+        "ml-collections>=0.1.1",
+        "opencv-python-headless>=4.8",
+        "h5py>=3.8",  # HMR's neutral_smpl_mean_params.h5
+        "tensorboard>=2.16",
+    ],
+    extras_require={
+        # TensorFlow comes as an extra so that users pick the CPU or the GPU build.
+        "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
+        "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
+        "litert": ["ai-edge-litert>=1.0"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={
+        "console_scripts": [
+            "hmr-body=hmr_tf.cli.body:run",
+            "hmr-quickstart=hmr_tf.cli.quickstart:run",
+        ],
+    },
+)
