@@ -22,6 +22,7 @@ setuptools.setup(
         "opencv-python-headless>=4.8",
         "h5py>=3.8",  # HMR's neutral_smpl_mean_params.h5
         "tensorboard>=2.16",
+        "tqdm>=4.60",  # progress bars of the converters and the synthetic world
     ],
     extras_require={
         # TensorFlow comes as an extra so that users pick the CPU or the GPU build.

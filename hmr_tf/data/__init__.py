@@ -1,0 +1,1 @@
+"""TFRecord schema, atomic shards, the tf.data input pipeline and its augmentation."""

@@ -1,0 +1,162 @@
+"""The TFRecord example schemas (version 1): person crops with labels, and mocap poses.
+
+Image examples (one person per example, the stored image already scaled and cropped around
+them; see datasets/README.md for the full table):
+
+  image/encoded        bytes     JPEG
+  image/height, width  int64
+  keypoints2d          float[57] 19 cocoplus keypoints × (x, y, visibility), stored-image
+                                 pixels; missing joints have visibility 0 and x = y = 0
+  keypoints3d          float[42] 14 LSP joints × (x, y, z), metres, camera frame (zeros if none)
+  smpl/pose            float[72] SMPL axis-angle, camera frame (zeros if none)
+  smpl/shape           float[10] SMPL betas (zeros if none)
+  has_3d, has_smpl     int64     1 where keypoints3d / SMPL parameters are ground truth
+  dataset, image_id    bytes     dataset name and the source image's id (file name, frame)
+  crop/center          float[2]  person centre in stored-image pixels
+  crop/scale           float     stored pixels per source pixel
+  crop/offset          float[2]  where the stored image's (0, 0) lies in the scaled source
+  camera/intrinsics    float[4]  fx, fy, cx, cy in stored-image pixels (zeros if unknown)
+  schema_version       int64
+
+Mocap examples: pose float[72], shape float[10], source bytes, schema_version int64.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from hmr_tf import joints
+
+VERSION = 1
+NUM_KEYPOINTS = len(joints.COCOPLUS_19)  # 19
+NUM_JOINTS_3D = len(joints.LSP_14)  # 14
+NUM_POSE = 72
+NUM_SHAPE = 10
+
+
+@dataclasses.dataclass
+class PersonExample:
+  """One person crop with its labels, as stored (see the module docstring for units)."""
+
+  jpeg: bytes
+  height: int
+  width: int
+  keypoints2d: np.ndarray  # [19, 3]
+  dataset: str
+  image_id: str
+  center: np.ndarray  # [2]
+  scale: float
+  offset: np.ndarray  # [2]
+  keypoints3d: np.ndarray = None  # [14, 3] or None
+  pose: np.ndarray = None  # [72] or None
+  shape: np.ndarray = None  # [10] or None
+  intrinsics: np.ndarray = None  # [4] or None
+
+
+def _floats(values):
+  return tf.train.Feature(float_list=tf.train.FloatList(value=np.ravel(values).tolist()))
+
+
+def _ints(values):
+  return tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(values).tolist()))
+
+
+def _bytes(value):
+  return tf.train.Feature(bytes_list=tf.train.BytesList(
+      value=[value.encode("utf-8") if isinstance(value, str) else value]))
+
+
+def _checked(name, value, shape):
+  """`value` as float32 of `shape`, zeros where it is None; ValueError naming the field."""
+  if value is None:
+    return np.zeros(shape, np.float32)
+  array = np.asarray(value, np.float32)
+  if array.shape != shape:
+    raise ValueError(f"field '{name}' should have shape {list(shape)}, found {list(array.shape)}")
+  if not np.all(np.isfinite(array)):
+    raise ValueError(f"field '{name}' has non-finite values")
+  return array
+
+
+def person_example(person: PersonExample) -> tf.train.Example:
+  """Serialisable tf.train.Example for one person crop; ValueError on a malformed field."""
+  keypoints2d = _checked("keypoints2d", person.keypoints2d, (NUM_KEYPOINTS, 3))
+  if person.pose is None and person.shape is not None:
+    raise ValueError("field 'smpl/shape' is given without 'smpl/pose'")
+  if person.shape is None and person.pose is not None:
+    raise ValueError("field 'smpl/pose' is given without 'smpl/shape'")
+  features = {
+      "image/encoded": _bytes(person.jpeg),
+      "image/height": _ints(person.height),
+      "image/width": _ints(person.width),
+      "keypoints2d": _floats(keypoints2d),
+      "keypoints3d": _floats(_checked("keypoints3d", person.keypoints3d, (NUM_JOINTS_3D, 3))),
+      "smpl/pose": _floats(_checked("smpl/pose", person.pose, (NUM_POSE,))),
+      "smpl/shape": _floats(_checked("smpl/shape", person.shape, (NUM_SHAPE,))),
+      "has_3d": _ints(int(person.keypoints3d is not None)),
+      "has_smpl": _ints(int(person.pose is not None)),
+      "dataset": _bytes(person.dataset),
+      "image_id": _bytes(person.image_id),
+      "crop/center": _floats(_checked("crop/center", person.center, (2,))),
+      "crop/scale": _floats(float(person.scale)),
+      "crop/offset": _floats(_checked("crop/offset", person.offset, (2,))),
+      "camera/intrinsics": _floats(_checked("camera/intrinsics", person.intrinsics, (4,))),
+      "schema_version": _ints(VERSION),
+  }
+  return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+def mocap_example(pose, shape, source) -> tf.train.Example:
+  """tf.train.Example for one mocap sample: SMPL pose [72] and shape [10]."""
+  return tf.train.Example(features=tf.train.Features(feature={
+      "pose": _floats(_checked("pose", pose, (NUM_POSE,))),
+      "shape": _floats(_checked("shape", shape, (NUM_SHAPE,))),
+      "source": _bytes(source),
+      "schema_version": _ints(VERSION),
+  }))
+
+
+PERSON_FEATURES = {
+    "image/encoded": tf.io.FixedLenFeature([], tf.string),
+    "image/height": tf.io.FixedLenFeature([], tf.int64),
+    "image/width": tf.io.FixedLenFeature([], tf.int64),
+    "keypoints2d": tf.io.FixedLenFeature([NUM_KEYPOINTS * 3], tf.float32),
+    "keypoints3d": tf.io.FixedLenFeature([NUM_JOINTS_3D * 3], tf.float32),
+    "smpl/pose": tf.io.FixedLenFeature([NUM_POSE], tf.float32),
+    "smpl/shape": tf.io.FixedLenFeature([NUM_SHAPE], tf.float32),
+    "has_3d": tf.io.FixedLenFeature([], tf.int64),
+    "has_smpl": tf.io.FixedLenFeature([], tf.int64),
+    "dataset": tf.io.FixedLenFeature([], tf.string),
+    "image_id": tf.io.FixedLenFeature([], tf.string),
+    "crop/center": tf.io.FixedLenFeature([2], tf.float32),
+    "crop/scale": tf.io.FixedLenFeature([], tf.float32),
+    "crop/offset": tf.io.FixedLenFeature([2], tf.float32),
+    "camera/intrinsics": tf.io.FixedLenFeature([4], tf.float32),
+    "schema_version": tf.io.FixedLenFeature([], tf.int64),
+}
+
+MOCAP_FEATURES = {
+    "pose": tf.io.FixedLenFeature([NUM_POSE], tf.float32),
+    "shape": tf.io.FixedLenFeature([NUM_SHAPE], tf.float32),
+    "source": tf.io.FixedLenFeature([], tf.string),
+    "schema_version": tf.io.FixedLenFeature([], tf.int64),
+}
+
+
+def parse_person(serialized):
+  """Parses a batch or a single serialized person example; keypoints come back shaped."""
+  parse = tf.io.parse_example if serialized.shape.rank else tf.io.parse_single_example
+  features = parse(serialized, PERSON_FEATURES)
+  leading = tf.shape(features["has_3d"])
+  features["keypoints2d"] = tf.reshape(features["keypoints2d"],
+                                       tf.concat([leading, [NUM_KEYPOINTS, 3]], 0))
+  features["keypoints3d"] = tf.reshape(features["keypoints3d"],
+                                       tf.concat([leading, [NUM_JOINTS_3D, 3]], 0))
+  return features
+
+
+def parse_mocap(serialized):
+  """Parses a batch or a single serialized mocap example."""
+  parse = tf.io.parse_example if serialized.shape.rank else tf.io.parse_single_example
+  return parse(serialized, MOCAP_FEATURES)

@@ -1,0 +1,1 @@
+"""One module per source dataset format: raw files -> person examples or mocap examples."""
