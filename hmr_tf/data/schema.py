@@ -1,7 +1,11 @@
 """The TFRecord example schemas (version 1): person crops with labels, and mocap poses.
 
-Image examples (one person per example, the stored image already scaled and cropped around
-them; see datasets/README.md for the full table):
+Image examples hold one person each. The stored image is a square crop around the person that
+spans REFERENCE_SIZE = 320 reference pixels at any resolution: converters store it at 320×320
+(one pixel per reference pixel), the synthetic world at its own --image_size. In reference
+pixels the person is about PERSON_SIZE = 150 tall (bounding-box diagonal, HMR's scale), which
+leaves room for HMR's augmentation (a 224 / 0.8 = 280 px window shifted by up to 20 px). The
+input pipeline scales HMR's pixel sizes by width / REFERENCE_SIZE. See datasets/README.md.
 
   image/encoded        bytes     JPEG
   image/height, width  int64
@@ -29,6 +33,8 @@ import tensorflow as tf
 from hmr_tf import joints
 
 VERSION = 1
+REFERENCE_SIZE = 320  # reference pixels spanned by a stored crop
+PERSON_SIZE = 150  # the person's bounding-box diagonal, in reference pixels (HMR)
 NUM_KEYPOINTS = len(joints.COCOPLUS_19)  # 19
 NUM_JOINTS_3D = len(joints.LSP_14)  # 14
 NUM_POSE = 72

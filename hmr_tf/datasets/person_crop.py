@@ -16,9 +16,9 @@ from hmr_tf import joints
 from hmr_tf.data import schema
 from hmr_tf.data.shards import SkipExample
 
-TARGET_HEIGHT = 150.0  # px: the person's bounding-box diagonal in stored images
-TARGET_TORSO = 75.0  # px: shoulder-to-hip distance when the legs are not visible
-MARGIN = 160  # px kept on each side of the person's centre
+TARGET_HEIGHT = float(schema.PERSON_SIZE)  # px: the person's bounding-box diagonal
+TARGET_TORSO = TARGET_HEIGHT / 2  # px: shoulder-to-hip distance when the legs are not visible
+MARGIN = schema.REFERENCE_SIZE // 2  # px kept on each side of the person's centre
 JPEG_QUALITY = 95
 
 _NAMES = joints.COCOPLUS_19
