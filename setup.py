@@ -35,6 +35,7 @@ setuptools.setup(
     entry_points={
         "console_scripts": [
             "hmr-body=hmr_tf.cli.body:run",
+            "hmr-convert=hmr_tf.cli.convert:run",
             "hmr-quickstart=hmr_tf.cli.quickstart:run",
         ],
     },

@@ -87,12 +87,24 @@ def _progress_path(job):
                       + ".json")
 
 
+_BAD_INPUT_MESSAGES = 5  # per shard: with --skip_bad, say what was wrong for the first few
+
+
+def _shard_path(job):
+  return os.path.join(job.output_dir, shard_name(job.split, job.index, job.count))
+
+
+def _finished_stats(job):
+  """The SplitStats saved by an earlier run that finished this shard, else None."""
+  if not (os.path.exists(_shard_path(job)) and os.path.exists(_progress_path(job))):
+    return None
+  with open(_progress_path(job), encoding="utf-8") as f:
+    return SplitStats.from_json(json.load(f))
+
+
 def _write_shard(job):
-  """Writes one shard atomically; returns its SplitStats (read back if already finished)."""
-  path = os.path.join(job.output_dir, shard_name(job.split, job.index, job.count))
-  if os.path.exists(path) and os.path.exists(_progress_path(job)):
-    with open(_progress_path(job), encoding="utf-8") as f:
-      return SplitStats.from_json(json.load(f))
+  """Writes one shard atomically; returns its SplitStats."""
+  path = _shard_path(job)
   stats = SplitStats(items=len(job.items))
   tmp_path = path + ".tmp"
   try:
@@ -106,8 +118,10 @@ def _write_shard(job):
         except (ValueError, KeyError, IndexError, OSError) as error:
           if not job.skip_bad:
             raise
+          bad = sum(n for reason, n in stats.skipped.items() if reason.startswith("bad input"))
+          if bad < _BAD_INPUT_MESSAGES:
+            print(f"skipped (--skip_bad): {error}", file=sys.stderr)
           stats.skipped[f"bad input ({type(error).__name__})"] += 1
-          print(f"skipped (--skip_bad): {error}", file=sys.stderr)
           continue
         for example in examples:
           writer.write(example.SerializeToString())
@@ -146,8 +160,14 @@ def write_split(output_dir, split, items, make_examples, items_per_shard=1000, n
                     list(items[i * items_per_shard:(i + 1) * items_per_shard]),
                     make_examples, skip_bad) for i in range(count)]
   total = SplitStats()
-  with tqdm.tqdm(total=len(items), desc=label or split, unit="item", file=sys.stderr) as progress:
-    if num_workers <= 1:
+  finished = {job.index: _finished_stats(job) for job in jobs}
+  for stats in finished.values():
+    if stats is not None:
+      total.add(stats)
+  jobs = [job for job in jobs if finished[job.index] is None]
+  with tqdm.tqdm(total=len(items), initial=total.items, desc=label or split, unit="item",
+                 file=sys.stderr) as progress:
+    if num_workers <= 1 or len(jobs) <= 1:  # no process pool for what one process can do
       for job in jobs:
         total.add(_write_shard(job))
         progress.update(len(job.items))
@@ -156,9 +176,14 @@ def write_split(output_dir, split, items, make_examples, items_per_shard=1000, n
       context = multiprocessing.get_context("spawn")
       with concurrent.futures.ProcessPoolExecutor(num_workers, mp_context=context) as pool:
         futures = {pool.submit(_write_shard, job): job for job in jobs}
-        for future in concurrent.futures.as_completed(futures):
-          total.add(future.result())
-          progress.update(len(futures[future].items))
+        try:
+          for future in concurrent.futures.as_completed(futures):
+            total.add(future.result())
+            progress.update(len(futures[future].items))
+        except BaseException:
+          # Stop at the first error, as one process does, instead of converting the rest first.
+          pool.shutdown(cancel_futures=True)
+          raise
   print(f"{label or split}: {total.summary()}", file=sys.stderr)
   return total
 

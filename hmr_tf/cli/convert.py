@@ -1,0 +1,163 @@
+"""hmr-convert: a raw dataset -> TFRecord shards and info.json.
+
+  hmr-convert NAME --input RAW [--output datasets/NAME] [--splits train,test]
+      [--num_workers N] [--skip_bad] [--items_per_shard K]
+
+NAME is a converter module of hmr_tf.datasets (lsp, lspet, mpii, coco, …); its docstring, and
+datasets/README.md, say what RAW must hold. Without --skip_bad the first bad item (a missing
+image, a malformed entry) stops the conversion with an error naming the file and the field; a
+rerun skips the shards that are finished.
+"""
+
+import collections
+import importlib
+import os
+import pkgutil
+import sys
+
+from absl import app
+from absl import flags
+
+from hmr_tf import datasets
+from hmr_tf import joints
+from hmr_tf.data import shards
+
+_INPUT = flags.DEFINE_string("input", None, "Folder of the raw dataset.")
+_OUTPUT = flags.DEFINE_string("output", None, "Destination folder (default: datasets/NAME).")
+_SPLITS = flags.DEFINE_list("splits", None, "Splits to convert (default: all the dataset has).")
+_NUM_WORKERS = flags.DEFINE_integer("num_workers", 1, "Processes; each writes whole shards.")
+_SKIP_BAD = flags.DEFINE_bool(
+    "skip_bad", False, "Count and report bad items (a missing image, a malformed entry) "
+    "instead of stopping at the first.")
+_ITEMS_PER_SHARD = flags.DEFINE_integer(
+    "items_per_shard", 1000, "Items (images, or person annotations) per shard; keep it when "
+    "resuming.")
+
+# What a converter module defines (see datasets/README.md).
+_CONTRACT = ("KIND", "SPLITS", "SOURCE_JOINTS", "list_items", "make_examples")
+
+
+def known_converters():
+  """Names of the modules of hmr_tf.datasets that are converters."""
+  names = []
+  for module_info in pkgutil.iter_modules(datasets.__path__):
+    try:
+      module = importlib.import_module(f"{datasets.__name__}.{module_info.name}")
+    except ImportError:
+      continue
+    if all(hasattr(module, attribute) for attribute in _CONTRACT):
+      names.append(module_info.name)
+  return sorted(names)
+
+
+def converter(name):
+  """The converter module hmr_tf.datasets.<name>; ValueError listing the known names."""
+  module = None
+  if name.isidentifier():
+    try:
+      module = importlib.import_module(f"{datasets.__name__}.{name}")
+    except ModuleNotFoundError as error:
+      if error.name != f"{datasets.__name__}.{name}":
+        raise
+  if module is None or not all(hasattr(module, attribute) for attribute in _CONTRACT):
+    raise ValueError(f"unknown dataset '{name}'; known: {', '.join(known_converters())}")
+  return module
+
+
+def list_splits(module, input_dir, splits=None):
+  """{split: items} for `splits` (default: all of the module's), listed before any writing.
+
+  Raises:
+    FileNotFoundError or ValueError naming the file and the field that could not be read.
+  """
+  splits = list(splits or module.SPLITS)
+  unknown = [s for s in splits if s not in module.SPLITS]
+  if unknown:
+    raise ValueError(f"unknown split(s) {', '.join(unknown)}; this dataset has "
+                     f"{', '.join(module.SPLITS)}")
+  if not os.path.isdir(input_dir):
+    raise FileNotFoundError(f"input folder not found: {input_dir}")
+  items = {}
+  for split in splits:
+    try:
+      items[split] = module.list_items(input_dir, split)
+    except FileNotFoundError as error:
+      if len(splits) == 1:
+        raise
+      raise FileNotFoundError(f"split '{split}': {error} (--splits converts the splits that "
+                              "are there)") from error
+  return items
+
+
+def write_dataset(name, module, items, output_dir, input_dir, num_workers=1, skip_bad=False,
+                  items_per_shard=1000):
+  """Writes each split's shards and info.json; returns the info dict.
+
+  Splits converted by an earlier run and not named in `items` keep their entry in info.json.
+  """
+  stats = _earlier_splits(output_dir, name)
+  for split, split_items in items.items():
+    stats[split] = shards.write_split(output_dir, split, split_items, module.make_examples,
+                                      items_per_shard=items_per_shard, num_workers=num_workers,
+                                      skip_bad=skip_bad, label=f"{name} {split}")
+  return shards.write_info(
+      output_dir, name, stats, kind=module.KIND, sources=[os.path.abspath(input_dir)],
+      joint_set=joints.COCOPLUS_19.name if module.KIND == "person" else None,
+      extra={"source_joints": getattr(module.SOURCE_JOINTS, "name", None)})
+
+
+def _earlier_splits(output_dir, name):
+  try:
+    info = shards.read_info(output_dir)
+  except (FileNotFoundError, ValueError):
+    return {}
+  if info.get("dataset") != name:
+    return {}
+  return {split: shards.SplitStats.from_json(s) for split, s in info["splits"].items()}
+
+
+def summary(name, output_dir, info):
+  """One line: the examples kept per split and the items skipped, by reason.
+
+  It covers every split in info.json, converted by this run or an earlier one.
+  """
+  splits = info["splits"]
+  skipped = collections.Counter()
+  for stats in splits.values():
+    skipped.update(stats["skipped"])
+  kept = ", ".join(f"{split} {stats['examples']}" for split, stats in splits.items())
+  reasons = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
+  return (f"{name}: kept {sum(s['examples'] for s in splits.values())} examples in "
+          f"{output_dir} ({kept}), skipped {sum(skipped.values())}"
+          + (f" ({reasons})" if reasons else ""))
+
+
+def main(argv):
+  if len(argv) != 2:
+    raise app.UsageError("usage: hmr-convert NAME --input RAW [--output datasets/NAME] "
+                         "[--splits a,b] [--num_workers N] [--skip_bad] [--items_per_shard K]")
+  if not _INPUT.value:
+    raise app.UsageError("--input is required: the folder of the raw dataset")
+  name = argv[1]
+  output_dir = _OUTPUT.value or os.path.join("datasets", name)
+  try:
+    module = converter(name)
+    items = list_splits(module, _INPUT.value, _SPLITS.value)
+  except (FileNotFoundError, ValueError) as error:
+    sys.exit(f"hmr-convert {name}: {error}")
+  try:
+    info = write_dataset(name, module, items, output_dir, _INPUT.value,
+                         num_workers=_NUM_WORKERS.value, skip_bad=_SKIP_BAD.value,
+                         items_per_shard=_ITEMS_PER_SHARD.value)
+  except (ValueError, KeyError, IndexError, OSError) as error:
+    sys.exit(f"hmr-convert {name}: {error}\n(--skip_bad counts and skips bad items instead; "
+             "a rerun resumes after the finished shards)")
+  print(summary(name, output_dir, info))
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,35 @@
+"""The stored example of a person labelled with 2D keypoints in any dataset's joint order."""
+
+import os
+
+import numpy as np
+
+from hmr_tf import joints
+from hmr_tf.datasets import person_crop
+
+
+def example(dataset, image_path, keypoints, joint_set, source):
+  """Reads the image, maps the keypoints to cocoplus and crops the person as HMR does.
+
+  Args:
+    dataset: name stored with the example.
+    image_path: the source image; its file name is stored as the image id.
+    keypoints: [K, 3] (x, y, labelled) in `joint_set` order, source pixels; labelled > 0
+      where the point is annotated (occluded or not).
+    joint_set: the JointSet of `keypoints`.
+    source: where the keypoints come from (file and entry), for error messages.
+
+  Returns:
+    tf.train.Example; SkipExample if no labelled point lies in the crop.
+  """
+  keypoints = np.asarray(keypoints, np.float64)
+  if keypoints.shape != (len(joint_set), 3):
+    raise ValueError(f"{source}: keypoints should have shape [{len(joint_set)}, 3], found "
+                     f"{list(keypoints.shape)}")
+  labelled = keypoints[:, 2] > 0
+  if not np.all(np.isfinite(keypoints[labelled, :2])):
+    raise ValueError(f"{source}: labelled keypoints have non-finite coordinates")
+  cocoplus = joints.convert(keypoints, joint_set, joints.COCOPLUS_19)
+  cocoplus[:, 2] = cocoplus[:, 2] > 0
+  image = person_crop.read_image(image_path)
+  return person_crop.person_example(image, cocoplus, dataset, os.path.basename(image_path))

@@ -1,0 +1,77 @@
+"""Leeds Sports Pose (LSP): 2000 images of one person each; the first 1000 train, the rest test.
+
+  hmr-convert lsp --input lsp_dataset --output datasets/lsp
+
+The input folder holds joints.mat, whose variable `joints` is 3×14×2000 (x, y and a flag that
+is 0 where the joint is visible), and images/im0001.jpg … im2000.jpg. The 150 px release and
+the original-size one (lsp_dataset_original) share this layout; the crop rescales either to
+HMR's person height. As in HMR, only visible joints are labelled.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from hmr_tf import joints
+from hmr_tf.datasets import keypoints2d
+from hmr_tf.datasets import raw_files
+
+KIND = "person"
+SPLITS = ("train", "test")
+SOURCE_JOINTS = joints.LSP_14
+_NUM_TRAIN = 1000  # HMR's split (lsp_to_tfrecords.py)
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+  """One annotated image of an LSP-style dataset."""
+
+  image_path: str
+  keypoints: np.ndarray  # [14, 3] LSP order (x, y, visible), source pixels
+  source: str  # file and entry, for error messages
+
+
+def read_joints(input_dir, layout, visible_flag):
+  """The annotations of an LSP-style joints.mat.
+
+  Args:
+    input_dir: folder holding joints.mat.
+    layout: the axes of `joints` in the file: "cji" (coordinate, joint, image) for LSP,
+      "jci" for LSP-extended.
+    visible_flag: the value of the third coordinate that marks a visible joint (LSP 0,
+      LSP-extended 1).
+
+  Returns:
+    the path of joints.mat, and [N, 14, 3] (x, y, visible) with visible 1 or 0.
+  """
+  path = os.path.join(input_dir, "joints.mat")
+  array = raw_files.load_mat(path, "joints")
+  sizes = {"c": 3, "j": len(SOURCE_JOINTS), "i": None}
+  if (array.ndim != 3 or not np.issubdtype(array.dtype, np.number)
+      or any(sizes[axis] not in (None, n) for axis, n in zip(layout, array.shape))):
+    expected = "×".join(str(sizes[axis] or "N") for axis in layout)
+    raise ValueError(f"{path}: field 'joints' should be a numeric {expected} array "
+                     f"(axes: {layout}, c coordinate, j joint, i image), found "
+                     f"{'×'.join(map(str, array.shape))} {array.dtype}")
+  keypoints = np.einsum(f"{layout}->ijc", array).astype(np.float64)
+  flags = keypoints[..., 2]
+  if not np.all((flags == 0) | (flags == 1)):
+    raise ValueError(f"{path}: field 'joints' should hold 0/1 visibility flags in row 3")
+  keypoints[..., 2] = flags == visible_flag
+  return path, keypoints
+
+
+def list_items(input_dir, split):
+  """The 1000 train or the remaining test images, in file order."""
+  if split not in SPLITS:
+    raise ValueError(f"lsp has splits {SPLITS}, not '{split}'")
+  path, keypoints = read_joints(input_dir, "cji", visible_flag=0)
+  images = raw_files.find(input_dir, ["images/"], "image folder")
+  indices = range(_NUM_TRAIN) if split == "train" else range(_NUM_TRAIN, len(keypoints))
+  return [Item(os.path.join(images, f"im{i + 1:04d}.jpg"), keypoints[i],
+               f"{path}: joints[:, :, {i}]") for i in indices]
+
+
+def make_examples(item):
+  yield keypoints2d.example("lsp", item.image_path, item.keypoints, SOURCE_JOINTS, item.source)

@@ -1,0 +1,275 @@
+"""The 2D converters (lsp, lspet, mpii, coco) on fixtures in their real formats and real files."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import scipy.io
+
+import datasets_2d
+from hmr_tf import joints
+from hmr_tf.data.shards import SkipExample
+from hmr_tf.datasets import coco
+from hmr_tf.datasets import lsp
+from hmr_tf.datasets import lspet
+from hmr_tf.datasets import mpii
+from hmr_tf.datasets import person_crop
+
+_COCOPLUS = joints.COCOPLUS_19
+
+
+def visibility(example, name):
+  return example["keypoints2d"][_COCOPLUS.index(name), 2]
+
+
+# LSP and LSP-extended.
+
+def test_lsp_splits_at_1000_and_reads_0_as_visible(tmp_path):
+  datasets_2d.write_lsp(tmp_path, 1002, images=[0, 1000])
+  train, test = lsp.list_items(tmp_path, "train"), lsp.list_items(tmp_path, "test")
+  assert (len(train), len(test)) == (1000, 2)
+  assert os.path.basename(train[0].image_path) == "im0001.jpg"
+  assert os.path.basename(test[0].image_path) == "im1001.jpg"
+  first, last = [datasets_2d.read_example(e) for item in (train[0], test[0])
+                 for e in lsp.make_examples(item)]
+  datasets_2d.check_on_person(first)
+  datasets_2d.check_on_person(last)
+  # The left ankle of image 0 carries LSP's occluded flag (1); the rest are visible (0).
+  assert visibility(first, "left_ankle") == 0 and visibility(first, "right_ankle") == 1
+  assert visibility(first, "nose") == 0  # LSP has no face points
+
+
+def test_lsp_names_the_file_and_field_for_the_lspet_layout(tmp_path):
+  datasets_2d.write_lsp(tmp_path, 3, layout="jci", images=[])
+  with pytest.raises(ValueError, match=r"joints\.mat: field 'joints' should be a numeric 3×14×N"):
+    lsp.list_items(tmp_path, "train")
+
+
+def test_lspet_converts_every_image_and_reads_1_as_visible(tmp_path):
+  datasets_2d.write_lsp(tmp_path / "raw", 3, layout="jci", visible_flag=1, digits=5)
+  info = datasets_2d.convert("lspet", tmp_path / "raw", tmp_path / "out")
+  assert info["splits"]["train"] == {"examples": 3, "items": 3, "skipped": {}}
+  examples = datasets_2d.read_examples(tmp_path / "out", "train")
+  for example in examples:
+    datasets_2d.check_on_person(example)
+  assert [e["image_id"] for e in examples] == [b"im00001.jpg", b"im00002.jpg", b"im00003.jpg"]
+  assert visibility(examples[0], "left_ankle") == 0 and visibility(examples[1], "left_ankle") == 1
+
+
+def test_a_malformed_mat_file_is_named(tmp_path):
+  (tmp_path / "joints.mat").write_bytes(b"not a MATLAB file at all" * 10)
+  with pytest.raises(ValueError, match=r"joints\.mat: not a readable MATLAB file"):
+    lspet.list_items(tmp_path, "train")
+
+
+def test_a_missing_image_is_named(tmp_path):
+  datasets_2d.write_lsp(tmp_path, 2, layout="jci", visible_flag=1, images=[0], digits=5)
+  items = lspet.list_items(tmp_path, "train")
+  with pytest.raises(FileNotFoundError, match=r"images/im00002\.jpg"):
+    list(lspet.make_examples(items[1]))
+
+
+# MPII.
+
+def test_mpii_mat_converts_single_persons_of_training_images(tmp_path):
+  expected_items = datasets_2d.write_mpii_mat(tmp_path / "raw")
+  datasets_2d.write_mpii_json(tmp_path / "raw")  # present too: the official .mat wins
+  info = datasets_2d.convert("mpii", tmp_path / "raw", tmp_path / "out")
+  assert info["splits"]["train"] == {"examples": 1, "items": expected_items,
+                                     "skipped": {"no keypoints annotated": 1}}
+  assert info["source_joints"] == "mpii_16"
+  (example,) = datasets_2d.read_examples(tmp_path / "out", "train")
+  datasets_2d.check_on_person(example)
+  # Every annotated point is labelled, whatever its is_visible; MPII has no face points.
+  assert np.all(example["keypoints2d"][:14, 2] == 1)
+  assert np.all(example["keypoints2d"][14:, 2] == 0)
+
+
+def test_mpii_mat_without_a_field_names_it(tmp_path):
+  os.makedirs(tmp_path / "images")
+  scipy.io.savemat(tmp_path / "mpii_human_pose_v1_u12_1.mat",
+                   {"RELEASE": {"annolist": datasets_2d.struct_array([{"image": 1}]),
+                                "img_train": np.array([[1]])}})
+  with pytest.raises(ValueError, match=r"u12_1\.mat: RELEASE has no field 'single_person'"):
+    mpii.list_items(tmp_path, "train")
+
+
+def test_mpii_json_converts_each_entry(tmp_path):
+  datasets_2d.write_mpii_json(tmp_path / "raw")
+  info = datasets_2d.convert("mpii", tmp_path / "raw", tmp_path / "out")
+  assert info["splits"]["train"]["examples"] == 2
+  examples = datasets_2d.read_examples(tmp_path / "out", "train")
+  for example in examples:
+    datasets_2d.check_on_person(example)
+  assert visibility(examples[0], "right_ankle") == 1
+  assert visibility(examples[1], "right_ankle") == 0  # joints_vis 0, stored as (-1, -1)
+
+
+def test_mpii_upper_neck_becomes_the_lsp_neck(tmp_path):
+  datasets_2d.write_mpii_json(tmp_path)
+  (item, _) = mpii.list_items(tmp_path, "train")
+  example = datasets_2d.read_example(next(mpii.make_examples(item)))
+  stored = example["keypoints2d"]
+  source = datasets_2d.standing(joints.MPII_16)
+  scale = example["crop/scale"]
+  for name in ("neck", "head_top", "left_wrist"):
+    np.testing.assert_allclose(
+        stored[_COCOPLUS.index(name), :2] + example["crop/offset"],
+        source[joints.MPII_16.index(name)] * scale, atol=1e-3)
+
+
+def test_mpii_json_bad_entry_names_file_entry_and_field(tmp_path):
+  datasets_2d.write_mpii_json(tmp_path, entries=[{"image": "000000000.jpg",
+                                                  "joints": [[1.0, 2.0]] * 15,
+                                                  "joints_vis": [1] * 16}])
+  (item,) = mpii.list_items(tmp_path, "train")
+  with pytest.raises(ValueError, match=r"mpii_train\.json: entry 0: field 'joints' should have "
+                     r"shape \[16, 2\]"):
+    list(mpii.make_examples(item))
+
+
+# COCO.
+
+@pytest.mark.parametrize("year, image_folder", [("2014", "images/train2014"),
+                                                ("2017", "train2017")])
+def test_coco_layouts_and_hmr_filters(tmp_path, year, image_folder):
+  visibility_17 = np.full(17, 2)
+  visibility_17[joints.COCO_17.index("left_knee")] = 1  # occluded but labelled
+  face_and_shoulders = np.zeros(17, int)
+  face_and_shoulders[:7] = 2
+  five_visible = np.zeros(17, int)
+  five_visible[[0, 5, 6, 11, 12]] = 2
+  annotations = [
+      datasets_2d.coco_annotation(1, visibility_17),
+      datasets_2d.coco_annotation(2, iscrowd=1),
+      datasets_2d.coco_annotation(3, visibility=0),
+      datasets_2d.coco_annotation(4, five_visible),
+      datasets_2d.coco_annotation(5, bbox=(60, 40, 60, 55)),
+      datasets_2d.coco_annotation(6, face_and_shoulders),
+      datasets_2d.coco_annotation(7, category_id=2),  # not a person: not listed
+  ]
+  datasets_2d.write_coco(tmp_path / "raw", annotations, year=year, image_folder=image_folder)
+  info = datasets_2d.convert("coco", tmp_path / "raw", tmp_path / "out", splits=["train"])
+  assert info["splits"]["train"] == {"examples": 1, "items": 6, "skipped": {
+      "crowd annotation": 1, "no keypoints labelled": 1, "fewer than 6 visible keypoints": 1,
+      "bounding box 60 px or smaller": 1, "only face and shoulders labelled": 1}}
+  (example,) = datasets_2d.read_examples(tmp_path / "out", "train")
+  datasets_2d.check_on_person(example)
+  assert visibility(example, "left_knee") == 1
+  assert visibility(example, "neck") == 0 and visibility(example, "head_top") == 0
+  assert visibility(example, "right_ear") == 1
+
+
+def test_coco_bad_keypoints_name_file_annotation_and_field(tmp_path):
+  annotation = datasets_2d.coco_annotation(42)
+  annotation["keypoints"] = annotation["keypoints"][:-3]
+  datasets_2d.write_coco(tmp_path, [annotation])
+  (item,) = coco.list_items(tmp_path, "train")
+  with pytest.raises(ValueError, match=r"person_keypoints_train2017\.json: annotation id 42: "
+                     r"field 'keypoints' should have 51 numbers, found 48"):
+    list(coco.make_examples(item))
+
+
+def test_coco_unknown_image_id_is_named(tmp_path):
+  datasets_2d.write_coco(tmp_path, [datasets_2d.coco_annotation(7, image_id=99)])
+  with pytest.raises(ValueError, match=r"annotation id 7: field 'image_id' \(99\)"):
+    coco.list_items(tmp_path, "train")
+
+
+def test_coco_missing_annotation_file_lists_where_it_looked(tmp_path):
+  with pytest.raises(FileNotFoundError, match=r"person_keypoints_val2014\.json, "
+                     r"annotations/person_keypoints_val2017\.json"):
+    coco.list_items(tmp_path, "val")
+
+
+def test_a_person_with_no_visible_keypoint_is_skipped(tmp_path):
+  datasets_2d.write_lsp(tmp_path, 1, layout="jci", visible_flag=1, digits=5)
+  (item,) = lspet.list_items(tmp_path, "train")
+  item.keypoints[:, 2] = 0
+  with pytest.raises(SkipExample, match="no visible keypoints"):
+    list(lspet.make_examples(item))
+
+
+# The real files in ../shared/data.
+
+def _check_against_source(example, source_image, radius=4):
+  """Around each visible keypoint, the crop looks like the source around the annotated point.
+
+  The mean colour of a (2·radius + 1)² window of the crop is compared with that of the window
+  of the same extent in the source, mapped back through crop/scale and crop/offset: image and
+  keypoints must have moved together (a few pixels off and the windows differ).
+  """
+  scale, offset = example["crop/scale"], example["crop/offset"]
+  image = datasets_2d.decode(example)
+  source_radius = max(1, round(radius / scale))
+  differences = []
+  for x, y, v in example["keypoints2d"]:
+    if v == 0:
+      continue
+    sx, sy = (np.array([x, y]) + offset) / scale
+    crop_window = image[max(0, int(y) - radius):int(y) + radius + 1,
+                        max(0, int(x) - radius):int(x) + radius + 1]
+    source_window = source_image[max(0, int(sy) - source_radius):int(sy) + source_radius + 1,
+                                 max(0, int(sx) - source_radius):int(sx) + source_radius + 1]
+    differences.append(np.abs(crop_window.mean((0, 1)) - source_window.mean((0, 1))).max())
+  assert np.median(differences) < 12, differences
+
+
+def _check_real(directory, split, image_dir):
+  for example in datasets_2d.read_examples(directory, split):
+    datasets_2d.check_on_person(example, synthetic=False)
+    source = person_crop.read_image(os.path.join(image_dir, example["image_id"].decode()))
+    _check_against_source(example, source)
+
+
+def test_real_lspet_missing_images_stop_or_are_counted(shared_data, tmp_path):
+  raw = os.path.join(shared_data, "lspet")
+  items = lspet.list_items(raw, "train")
+  assert len(items) == 10000
+  with pytest.raises(FileNotFoundError, match=r"im00201\.jpg"):
+    datasets_2d.convert("lspet", raw, tmp_path / "out", items_per_shard=100)
+  # The two shards before the missing image are finished and kept for a rerun.
+  assert sorted(os.listdir(tmp_path / "out" / ".progress")) == [
+      "train-00000-of-00100.tfrecord.json", "train-00001-of-00100.tfrecord.json"]
+  info = datasets_2d.convert("lspet", raw, tmp_path / "out", items_per_shard=100, skip_bad=True)
+  assert info["splits"]["train"] == {"examples": 200, "items": 10000, "skipped": {
+      "bad input (FileNotFoundError)": 9800}}
+  _check_real(tmp_path / "out", "train", os.path.join(raw, "images"))
+
+
+def test_real_lsp_annotations_read_with_0_as_visible(shared_data):
+  raw = os.path.join(shared_data, "lsp_original_annotations")
+  path, keypoints = lsp.read_joints(raw, "cji", visible_flag=0)
+  assert path.endswith("joints.mat") and keypoints.shape == (2000, 14, 3)
+  assert 0.9 < keypoints[..., 2].mean() < 0.95  # most LSP joints are visible
+  with pytest.raises(FileNotFoundError, match=r"no image folder .* images/"):
+    lsp.list_items(raw, "train")  # this copy comes without its images
+
+
+def _sample(shared_data, tmp_path, dataset, annotation, image_folder):
+  """The mmpose sample laid out as the converter expects (links to the real files)."""
+  source = os.path.join(shared_data, "mmpose_testdata", dataset)
+  root = tmp_path / "raw"
+  os.makedirs(root / "annotations")
+  os.symlink(os.path.join(source, f"test_{dataset}.json"), root / "annotations" / annotation)
+  os.symlink(source, root / image_folder)
+  return root, source
+
+
+def test_real_coco_sample(shared_data, tmp_path):
+  raw, source = _sample(shared_data, tmp_path, "coco", "person_keypoints_val2017.json",
+                        "val2017")
+  info = datasets_2d.convert("coco", raw, tmp_path / "out", splits=["val"])
+  with open(os.path.join(source, "test_coco.json"), encoding="utf-8") as f:
+    assert len(json.load(f)["annotations"]) == 14
+  assert info["splits"]["val"] == {"examples": 12, "items": 14,
+                                   "skipped": {"no keypoints labelled": 2}}
+  _check_real(tmp_path / "out", "val", source)
+
+
+def test_real_mpii_sample(shared_data, tmp_path):
+  raw, source = _sample(shared_data, tmp_path, "mpii", "mpii_train.json", "images")
+  info = datasets_2d.convert("mpii", raw, tmp_path / "out")
+  assert info["splits"]["train"] == {"examples": 5, "items": 5, "skipped": {}}
+  _check_real(tmp_path / "out", "train", source)
