@@ -52,6 +52,13 @@ COCO_17 = JointSet("coco_17", (
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle"))
 
+# OpenPose's 18-keypoint COCO model (3DPW's poses2d). Its neck is the midpoint of the shoulders,
+# which HMR's COCO converter does not take for the LSP neck either, so it keeps its own name.
+OPENPOSE_18 = JointSet("openpose_18", (
+    "nose", "openpose_neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear"))
+
 # MPII's "upper neck" is the point HMR's converter uses as the LSP neck; "thorax" is lower.
 MPII_16 = JointSet("mpii_16", (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "pelvis",
@@ -66,6 +73,14 @@ MPII_16 = JointSet("mpii_16", (
 H36M_17 = JointSet("h36m_17", (
     "pelvis", "left_hip", "left_knee", "left_ankle", "right_hip", "right_knee", "right_ankle",
     "spine", "neck", "nose", "head_top", "left_shoulder", "left_elbow", "left_wrist",
+    "right_shoulder", "right_elbow", "right_wrist"))
+
+# The same 17 points in the raw dataset's order (legs right first), as mmpose's body3d .npz
+# stores them. Named as SPIN_24 names them, since SPIN's npz carries these rows: H36M_17's "nose"
+# and "head_top" are SPIN's "jaw" and "head" (neither is the face's nose or the LSP head top).
+H36M_17_RAW = JointSet("h36m_17_raw", (
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "spine", "neck", "jaw", "head", "left_shoulder", "left_elbow", "left_wrist",
     "right_shoulder", "right_elbow", "right_wrist"))
 
 # The 24 ground-truth joints of SPIN's preprocessed .npz files ('part' and 'S'), used by the
@@ -86,8 +101,9 @@ MPI_INF_3DHP_17 = JointSet("mpi_inf_3dhp_17", (
     "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
     "left_knee", "left_ankle", "pelvis", "spine", "head"))
 
-JOINT_SETS = {s.name: s for s in (SMPL_24, LSP_14, COCOPLUS_19, COCO_17, MPII_16, H36M_17,
-                                  SPIN_24, MPI_INF_3DHP_28, MPI_INF_3DHP_17)}
+JOINT_SETS = {s.name: s for s in (SMPL_24, LSP_14, COCOPLUS_19, COCO_17, OPENPOSE_18, MPII_16,
+                                  H36M_17, H36M_17_RAW, SPIN_24, MPI_INF_3DHP_28,
+                                  MPI_INF_3DHP_17)}
 
 
 def index_map(source: JointSet, target: JointSet) -> np.ndarray:

@@ -123,7 +123,8 @@ def person_example(image, keypoints2d, dataset, image_id, keypoints3d=None, pose
   inside = np.all((moved[:, :2] >= 0) & (moved[:, :2] <= size - 1), axis=1)
   moved[:, 2] = (moved[:, 2] > 0) & inside
   moved[moved[:, 2] == 0, :2] = 0.0
-  if not moved[:, 2].any():
+  # A person given by a box alone (3DPW's npz: SMPL labels, no 2D keypoints) is kept.
+  if keypoints2d[:, 2].any() and not moved[:, 2].any():
     raise SkipExample("no visible keypoints inside the crop")
   if intrinsics is not None:
     fx, fy, cx, cy = intrinsics

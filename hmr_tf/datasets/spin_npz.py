@@ -1,0 +1,146 @@
+"""SPIN's preprocessed .npz (also written by mmpose): one row per person.
+
+The form in which Human3.6M and MPI-INF-3DHP are most often shared:
+
+  imgname [N]          image path, relative to the dataset root
+  center [N, 2]        box centre, source pixels
+  scale [N]            box side / 200 px; SPIN's box side is 1.2 × the keypoints' longer side
+  part [N, J, 3]       2D keypoints (x, y, visibility), source pixels
+  S [N, J, 4]          3D joints (x, y, z) in metres, camera frame, and a confidence
+  pose [N, 72], shape [N, 10]   optional SMPL parameters, camera frame
+  has_smpl [N]         optional; without it a row has SMPL where its pose is not all zero
+
+J is 24 (SPIN_24) or 17 (the dataset's own set, which the caller names). Every field but
+imgname, center and scale is optional.
+"""
+
+import glob
+import os
+import re
+
+import numpy as np
+
+from hmr_tf import joints
+from hmr_tf.datasets import person_crop
+from hmr_tf.datasets import person_item
+
+SPIN_BOX_MARGIN = 1.2  # SPIN's box side over the keypoints' longer side (its scaleFactor)
+MAX_METRES = 50.0  # |coordinate| above this in 'S' means the file is in millimetres
+
+
+def npz_files(input_path):
+  """The .npz files named by `input_path` (a file or a directory); FileNotFoundError if none."""
+  if os.path.isfile(input_path):
+    return [input_path]
+  files = sorted(glob.glob(os.path.join(input_path, "*.npz")))
+  if not files:
+    raise FileNotFoundError(f"no .npz annotation files in {input_path}")
+  return files
+
+
+def subject(path, imgname):
+  """The subject (S1, TS3, …) that an imgname names; ValueError naming the file otherwise."""
+  match = re.search(r"(?:^|[/_])(T?S\d+)(?=[/_])", imgname)
+  if not match:
+    raise ValueError(f"{path}: field 'imgname' holds '{imgname}', which names no subject (S1…)")
+  return match.group(1)
+
+
+def _field(data, path, key, shape, required=True):
+  if key not in data:
+    if required:
+      raise ValueError(f"{path}: field '{key}' is missing")
+    return None
+  return person_item.checked_array(data[key], path, key, shape)
+
+
+def read(path, joint_sets):
+  """The checked arrays of one .npz; joint_sets maps J (17 or 24) to the JointSet of 'part'/'S'.
+
+  Returns:
+    dict with path, imgname [N] (str), center, scale, and where present part, S, pose, shape,
+    has_smpl, and 'joint_set'.
+  """
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"annotation file not found: {path}")
+  try:
+    data = dict(np.load(path, allow_pickle=False))
+  except (OSError, ValueError) as e:
+    raise ValueError(f"{path}: not a readable .npz file ({e})") from e
+  if "imgname" not in data:
+    raise ValueError(f"{path}: field 'imgname' is missing")
+  rows = len(data["imgname"])
+  out = {"path": path, "imgname": [str(n) for n in data["imgname"]],
+         "center": _field(data, path, "center", (rows, 2)),
+         "scale": _field(data, path, "scale", (rows,)),
+         "part": _field(data, path, "part", (rows, "J", 3), required=False),
+         "S": _field(data, path, "S", (rows, "J", 4), required=False),
+         "pose": _field(data, path, "pose", (rows, 72), required=False),
+         "shape": _field(data, path, "shape", (rows, 10), required=False),
+         "has_smpl": _field(data, path, "has_smpl", (rows,), required=False)}
+  counts = {out[k].shape[1] for k in ("part", "S") if out[k] is not None}
+  if len(counts) > 1 or not counts <= set(joint_sets):
+    raise ValueError(f"{path}: fields 'part'/'S' hold {sorted(counts)} joints; expected one of "
+                     f"{sorted(joint_sets)}")
+  out["joint_set"] = joint_sets[counts.pop()] if counts else None
+  if (out["pose"] is None) != (out["shape"] is None):
+    raise ValueError(f"{path}: fields 'pose' and 'shape' come together; found only one")
+  if out["S"] is not None:
+    known = out["S"][..., 3] > 0
+    largest = np.abs(out["S"][..., :3][known]).max(initial=0.0)
+    if largest > MAX_METRES:
+      raise ValueError(f"{path}: field 'S' reaches {largest:.0f}: expected metres, not millimetres")
+  return out
+
+
+def _keypoints3d(S, source):
+  """[14, 3] LSP joints from one row of 'S', or None where one is unknown.
+
+  A joint is known where its confidence is positive or its coordinates are not all zero:
+  mmpose's files zero the confidence of joints outside the image but keep their (mocap)
+  coordinates, while SPIN's write zeros for joints they lack.
+
+  Human3.6M has no head-top marker: its "head" joint is the point the H3.6M protocols score as
+  the LSP head top (J_regressor_h36m row 10, SPIN's H36M_TO_J14), so it stands in, in 3D only.
+  """
+  known = np.concatenate([S[:, :3], (S[:, 3:] > 0) | np.any(S[:, :3] != 0, 1, keepdims=True)], 1)
+  lsp = joints.convert(known, source, joints.LSP_14)
+  top = joints.LSP_14.index("head_top")
+  if not lsp[top, 3] and "head" in source.names:
+    lsp[top] = known[source.index("head")]
+  return lsp[:, :3] if np.all(lsp[:, 3] > 0) else None
+
+
+def persons(data, dataset_root, indices, image_path=None):
+  """Person items for the chosen rows of read()'s output.
+
+  Args:
+    data: read()'s output.
+    dataset_root: the directory that imgname is relative to.
+    indices: the rows to take.
+    image_path: optional function (dataset_root, imgname) -> path, for layouts where imgname
+      is not the path relative to the root.
+  """
+  source = data["joint_set"]
+  items = []
+  for i in indices:
+    name = data["imgname"][i]
+    keypoints2d = np.zeros((len(joints.COCOPLUS_19), 3))
+    if data["part"] is not None:
+      keypoints2d = joints.convert(data["part"][i], source, joints.COCOPLUS_19)
+      keypoints2d[:, 2] = keypoints2d[:, 2] > 0
+      keypoints2d[keypoints2d[:, 2] == 0, :2] = 0
+    keypoints3d = _keypoints3d(data["S"][i], source) if data["S"] is not None else None
+    has_smpl = data["pose"] is not None and (
+        data["has_smpl"][i] > 0 if data["has_smpl"] is not None else np.any(data["pose"][i]))
+    side = data["scale"][i] * 200 / SPIN_BOX_MARGIN
+    if not side > 0:
+      raise ValueError(f"{data['path']}: field 'scale' is {data['scale'][i]} in row {i}; "
+                       "expected > 0")
+    items.append(person_item.Person(
+        image_path=(image_path or os.path.join)(dataset_root, name), image_id=name,
+        keypoints2d=keypoints2d.astype(np.float32),
+        keypoints3d=None if keypoints3d is None else keypoints3d.astype(np.float32),
+        pose=data["pose"][i] if has_smpl else None, shape=data["shape"][i] if has_smpl else None,
+        box=(*data["center"][i], person_crop.TARGET_HEIGHT / side)))
+  return items
