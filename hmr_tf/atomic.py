@@ -22,8 +22,16 @@ def atomic_write(path, mode="wb"):
       yield f
       f.flush()
       os.fsync(f.fileno())
+    # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+    os.chmod(tmp_path, 0o666 & ~_umask())
     os.replace(tmp_path, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):
       os.remove(tmp_path)
     raise
+
+
+def _umask():
+  mask = os.umask(0)  # the only way to read it is to set it
+  os.umask(mask)
+  return mask

@@ -20,11 +20,14 @@ def test_atomic_write_leaves_the_old_file_on_a_crash(tmp_path):
   assert os.listdir(tmp_path) == ["out.bin"]
 
 
-def test_atomic_write_replaces_on_success(tmp_path):
+def test_atomic_write_replaces_on_success_with_the_usual_mode(tmp_path):
   path = tmp_path / "sub" / "out.txt"
   with atomic.atomic_write(path, "w") as f:
     f.write("new")
   assert path.read_text() == "new"
+  plain = tmp_path / "plain.txt"
+  plain.write_text("x")
+  assert oct(path.stat().st_mode & 0o777) == oct(plain.stat().st_mode & 0o777)
 
 
 def _tetrahedron():

@@ -5,8 +5,9 @@
   any other string             a body-model file, read by load_body_model
 """
 
-from hmr_tf.body.body_model import BodyModel
+from hmr_tf.body import free_body
 from hmr_tf.body import model_files
+from hmr_tf.body.body_model import BodyModel
 
 FREE = "free"
 
@@ -18,7 +19,6 @@ def resolve(body_model, num_betas=10) -> BodyModel:
   if not isinstance(body_model, str):
     raise TypeError(f"expected a BodyModel or a spec string, found {type(body_model).__name__}")
   if body_model == FREE or body_model.startswith(FREE + ":"):
-    from hmr_tf.body import free_body  # pylint: disable=import-outside-toplevel  (free_body reads files through model_files)
     parts = body_model.split(":")[1:]
     return free_body.free_body_model(*parts)
   return model_files.load_body_model(body_model, num_betas=num_betas)

