@@ -17,6 +17,7 @@ from hmr_tf.datasets import h36m
 from hmr_tf.datasets import mpi_inf_3dhp
 from hmr_tf.datasets import person_item
 from hmr_tf.datasets import pw3d
+from hmr_tf.datasets import raw_files
 
 _COCOPLUS = joints.COCOPLUS_19
 _LSP = len(joints.LSP_14)
@@ -109,13 +110,13 @@ def test_3dhp_errors_name_the_file_and_field(tmp_path, monkeypatch):
   with pytest.raises(FileNotFoundError, match=r"S1/Seq1/camera\.calibration"):
     mpi_inf_3dhp.list_items(str(tmp_path), "train")
   annot.write_bytes(b"not a MATLAB file" * 10)
-  with pytest.raises(ValueError, match=r"Seq2/annot\.mat: not a readable \.mat file"):
-    mpi_inf_3dhp.read_mat(str(annot), ("annot2",))
+  with pytest.raises(ValueError, match=r"Seq2/annot\.mat: not a readable MATLAB file"):
+    raw_files.load_mat(str(annot), ("annot2",))
   datasets_3d.write_3dhp_sequence(tmp_path, 1, 2, [(0, 0, 0)])
-  mat = mpi_inf_3dhp.read_mat(str(annot), ("annot2", "frames", "cameras"))
+  mat = raw_files.load_mat(str(annot), ("annot2", "frames", "cameras"))
   scipy.io.savemat(str(annot), {k: v for k, v in mat.items() if not k.startswith("__")})
   with pytest.raises(ValueError, match=r"Seq2/annot\.mat: field 'annot3' is missing"):
-    mpi_inf_3dhp.read_mat(str(annot), ("annot2", "annot3"))
+    raw_files.load_mat(str(annot), ("annot2", "annot3"))
   with pytest.raises(FileNotFoundError, match=r"neither the raw files .* nor \.npz files"):
     mpi_inf_3dhp.list_items(str(tmp_path), "test")
 

@@ -124,7 +124,8 @@ def _write_shard(job):
           stats.skipped[f"bad input ({type(error).__name__})"] += 1
           continue
         for example in examples:
-          writer.write(example.SerializeToString())
+          # Deterministic: the same example gives the same bytes in every process.
+          writer.write(example.SerializeToString(deterministic=True))
         stats.examples += len(examples)
     with atomic.atomic_write(_progress_path(job), "w") as f:
       json.dump(stats.to_json(), f)

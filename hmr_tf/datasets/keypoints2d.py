@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from hmr_tf import joints
-from hmr_tf.datasets import person_crop
+from hmr_tf.datasets import person_item
 
 
 def example(dataset, image_path, keypoints, joint_set, source):
@@ -31,5 +31,5 @@ def example(dataset, image_path, keypoints, joint_set, source):
     raise ValueError(f"{source}: labelled keypoints have non-finite coordinates")
   cocoplus = joints.convert(keypoints, joint_set, joints.COCOPLUS_19)
   cocoplus[:, 2] = cocoplus[:, 2] > 0
-  image = person_crop.read_image(image_path)
-  return person_crop.person_example(image, cocoplus, dataset, os.path.basename(image_path))
+  person = person_item.Person(image_path, os.path.basename(image_path), cocoplus)
+  return person_item.example(person, dataset)

@@ -46,7 +46,7 @@ def read_joints(input_dir, layout, visible_flag):
     the path of joints.mat, and [N, 14, 3] (x, y, visible) with visible 1 or 0.
   """
   path = os.path.join(input_dir, "joints.mat")
-  array = raw_files.load_mat(path, "joints")
+  array = raw_files.load_mat(path, ("joints",))["joints"]
   sizes = {"c": 3, "j": len(SOURCE_JOINTS), "i": None}
   if (array.ndim != 3 or not np.issubdtype(array.dtype, np.number)
       or any(sizes[axis] not in (None, n) for axis, n in zip(layout, array.shape))):

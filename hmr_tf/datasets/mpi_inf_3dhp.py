@@ -26,12 +26,11 @@ filters (those files are already subsampled). 3D joints are in metres throughout
 
 import os
 
-import h5py
 import numpy as np
-import scipy.io
 
 from hmr_tf import joints
 from hmr_tf.datasets import person_item
+from hmr_tf.datasets import raw_files
 from hmr_tf.datasets import spin_npz
 
 KIND = "person"
@@ -48,34 +47,6 @@ MAX_FIT_RMS = 2.0  # px: intrinsics fitted to the test annotations are kept only
 _STILL = person_item.Filtered(f"no joint moved {MIN_MOTION_MM:.0f} mm since the last kept frame")
 _INVALID = person_item.Filtered("not a test frame (valid_frame = 0)")
 _NPZ_JOINT_SETS = {24: joints.SPIN_24, 17: joints.MPI_INF_3DHP_17}
-
-
-def read_mat(path, fields):
-  """The named fields of a .mat file, v5 or v7.3 (HDF5), in MATLAB's dimension order.
-
-  Cells (v5 only) come back as object arrays. FileNotFoundError / ValueError naming the file
-  and the field.
-  """
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f"annotation file not found: {path}")
-  cells = []
-  try:
-    if h5py.is_hdf5(path):
-      with h5py.File(path, "r") as f:
-        # h5py holds MATLAB arrays with the axes reversed; the release has no cells in v7.3.
-        cells = [k for k in fields if k in f and f[k].dtype == h5py.ref_dtype]
-        data = {k: f[k][()].T for k in fields if k in f and k not in cells}
-    else:
-      data = scipy.io.loadmat(path, variable_names=fields)
-  except (OSError, ValueError, IndexError, NotImplementedError, scipy.io.matlab.MatReadError) as e:
-    raise ValueError(f"{path}: not a readable .mat file ({type(e).__name__}: {e})") from e
-  for k in fields:
-    if k in cells:
-      raise ValueError(f"{path}: field '{k}' is a cell array in a MATLAB v7.3 file; save it "
-                       "as v7 (save -v7) to read it")
-    if k not in data:
-      raise ValueError(f"{path}: field '{k}' is missing")
-  return data
 
 
 def read_calibration(path):
@@ -129,7 +100,7 @@ def _person(image_path, image_id, points2d, points3d_mm, source, intrinsics, min
 def _train_sequence(root, subject, sequence):
   folder = os.path.join(root, f"S{subject}", f"Seq{sequence}")
   path = os.path.join(folder, "annot.mat")
-  mat = read_mat(path, ("annot2", "annot3", "frames", "cameras"))
+  mat = raw_files.load_mat(path, ("annot2", "annot3", "frames", "cameras"))
   calibration_path = os.path.join(folder, "camera.calibration")
   calibration = read_calibration(calibration_path)
   frames = np.ravel(mat["frames"]).astype(int)
@@ -171,7 +142,7 @@ def fit_intrinsics(points3d, points2d):
 def _test_sequence(root, number):
   folder = os.path.join(root, f"TS{number}")
   path = os.path.join(folder, "annot_data.mat")
-  mat = read_mat(path, ("annot2", "annot3", "valid_frame"))
+  mat = raw_files.load_mat(path, ("annot2", "annot3", "valid_frame"))
   valid = np.ravel(mat["valid_frame"]) > 0
   points = {}
   for field, dims in (("annot2", 2), ("annot3", 3)):

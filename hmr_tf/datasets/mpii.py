@@ -83,7 +83,7 @@ class JsonPerson:
 
 
 def _mat_items(path, images):
-  release = raw_files.load_mat(path, "RELEASE", struct_as_record=False, squeeze_me=True)
+  release = raw_files.load_mat(path, ("RELEASE",), struct_as_record=False, squeeze_me=True)["RELEASE"]
   fields = []
   for name in ("annolist", "img_train", "single_person"):
     if not hasattr(release, name):
