@@ -10,18 +10,19 @@ shape. Prints a markdown table.
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
+import numba
 import numpy as np
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import meshes  # pylint: disable=wrong-import-position
 
+import machine  # pylint: disable=wrong-import-position  (benchmarks/machine.py, beside this script)
 from hmr_tf import render  # pylint: disable=wrong-import-position
 
 # (image side, camera distance in metres): the body at 80% of the image height, and a close-up
@@ -73,15 +74,6 @@ def first_call_seconds(cache_dir=None):
   return float(result.stdout)
 
 
-def machine():
-  cpu = platform.processor() or platform.machine()
-  if os.path.exists("/proc/cpuinfo"):
-    for line in open("/proc/cpuinfo", encoding="utf-8"):
-      if line.startswith("model name"):
-        cpu = line.split(":", 1)[1].strip()
-        break
-  import numba  # pylint: disable=import-outside-toplevel
-  return f"{cpu}, {os.cpu_count()} cores, numba {numba.__version__}, numpy {np.__version__}"
 
 
 def main():
@@ -95,7 +87,7 @@ def main():
   cached = first_call_seconds()
 
   print(f"Headless renderer, V={len(vertices)}, F={len(faces)}, {args.frames} frames — "
-        f"{machine()}\n")
+        f"{machine.describe(numba, np)}\n")
   print(f"First render call of a process: {compiling:.2f} s compiling the kernels (once per "
         f"machine), {cached:.2f} s loading them from numba's cache (numba's import included)\n")
   print("| image | covered | rasterize (frames/s) | render: + shading, composite (frames/s) |")

@@ -9,7 +9,6 @@ comparison. Prints a markdown table.
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -19,6 +18,7 @@ import tensorflow as tf
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 import smpl_files  # pylint: disable=wrong-import-position
 
+import machine  # pylint: disable=wrong-import-position  (benchmarks/machine.py, beside this script)
 from hmr_tf.body import SMPL  # pylint: disable=wrong-import-position
 
 
@@ -38,14 +38,6 @@ def time_forward(smpl, batch, jit_compile, repeats):
   return 1000 * float(np.median(times))
 
 
-def machine():
-  cpu = platform.processor() or platform.machine()
-  if os.path.exists("/proc/cpuinfo"):
-    for line in open("/proc/cpuinfo", encoding="utf-8"):
-      if line.startswith("model name"):
-        cpu = line.split(":", 1)[1].strip()
-        break
-  return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
 
 
 def main():
@@ -60,7 +52,7 @@ def main():
     models["free body, lite"] = free_body_model("lite")
   except ImportError:
     pass
-  print(f"SMPL forward, float32, median of {args.repeats} calls — {machine()}\n")
+  print(f"SMPL forward, float32, median of {args.repeats} calls — {machine.describe(tf)}\n")
   print("| body model | batch | ms (graph) | ms (jit_compile) |")
   print("|---|---:|---:|---:|")
   for name, model in models.items():

@@ -8,13 +8,12 @@ first chunk (numba's and TensorFlow's warm-up) is left out. Prints a markdown ta
 """
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
 import tensorflow as tf
 
+import machine  # pylint: disable=wrong-import-position  (benchmarks/machine.py, beside this script)
 from hmr_tf.synth import SynthWorld
 from hmr_tf.synth import generate
 
@@ -32,13 +31,6 @@ def measure(body_model, size, images):
   return images / (time.perf_counter() - start), np.mean(sizes) / 1000
 
 
-def machine():
-  cpu = platform.processor() or platform.machine()
-  if os.path.exists("/proc/cpuinfo"):
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-      cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
-                 cpu)
-  return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
 
 
 def main():
@@ -47,7 +39,7 @@ def main():
   parser.add_argument("--body_model", default="free")
   args = parser.parse_args()
   print(f"Synthetic world, body model {args.body_model}, one process, {args.images} images per "
-        f"size — {machine()}\n")
+        f"size — {machine.describe(tf)}\n")
   print("| image | images/s | ms/image | example size (kB) |")
   print("|---|---:|---:|---:|")
   for size in SIZES:
