@@ -273,3 +273,22 @@ def test_a_non_shipped_body_variant(tmp_path):
                 "`hmr-body build-free` to test the default male/female/neutral mix")
   person = SynthWorld(["free:lite:male"], image_size=SIZE).person(0)
   assert person.keypoints2d[:, 2].any()
+
+
+def test_joint_limit_pose_pool_is_in_range_deterministic_and_readable(tmp_path):
+  from hmr_tf.data import pipeline  # pylint: disable=import-outside-toplevel
+  from hmr_tf.synth import pose_pool  # pylint: disable=import-outside-toplevel
+  pool = pose_pool.JointLimitPoses(seed=3)
+  first = [pool(i)[0].SerializeToString(deterministic=True) for i in range(20)]
+  assert first == [pool(i)[0].SerializeToString(deterministic=True) for i in range(20)]
+  pose_pool.write_pose_pool(str(tmp_path), 40, seed=3, items_per_shard=16)
+  batch = next(iter(pipeline.mocap_dataset([str(tmp_path)], 8, seed=0)))
+  assert batch["pose"].shape == (8, 72) and batch["shape"].shape == (8, 10)
+  # Knees only flex, about their +x axis, by at most 140°, whatever the sampler's Euler order.
+  pose = batch["pose"].numpy().reshape(-1, 24, 3)
+  for knee in joints.SMPL_24.indices(["left_knee", "right_knee"]):
+    angle = np.linalg.norm(pose[:, knee], axis=-1)
+    assert np.all(angle <= np.radians(140) + 1e-4)
+    flexed = angle > 0.2
+    assert np.all(pose[flexed, knee, 0] / angle[flexed] > 0.9)
+  assert np.abs(pose[:, 0]).max() < np.radians(9)  # the root: an upright lean only

@@ -1,41 +1,121 @@
-"""hmr-quickstart: the embedded default, end to end, on a laptop CPU.
+"""hmr-quickstart: the embedded default, end to end, on a laptop CPU (what `make demo` runs).
 
-  hmr-quickstart --output demo_output [--body_model free]
+  hmr-quickstart --output demo_output [--body_model free] [--num 64] [--image_size 128]
 
-Today: loads the default body model (the free CC0 body unless --body_model names an SMPL
-file), poses it with the SMPL layer in the rest pose and in a walking pose, and writes both
-meshes as .obj with a summary of the body's measurements.
+The longest path that exists today, with no download and no licence:
+  1. renders --num synthetic people with the free body model (hmr_tf.synth) into TFRecord
+     shards, and a pool of poses sampled within joint limits for the discriminator, as
+     `hmr-synth` and `hmr-synth --poses_only` do;
+  2. reads both back through the training input pipeline (hmr_tf.data.pipeline: parse,
+     decode, HMR's augmentation, mocap batches) and draws one batch with its keypoints:
+     input_batch.png;
+  3. poses the body of the first image from its stored SMPL ground truth, draws the mesh over
+     the image with the headless renderer (overlay.png) and writes it as person_0.obj, plus
+     the body in the rest and walking poses (body_rest.obj, body_walking.obj).
 """
 
 import os
 
 from absl import app
 from absl import flags
-from absl import logging
+import cv2
 import numpy as np
+import tensorflow as tf
 
+from hmr_tf import joints
 from hmr_tf import mesh_io
+from hmr_tf import render
 from hmr_tf.body import SMPL
 from hmr_tf.body import poses
+from hmr_tf.data import pipeline
+from hmr_tf.data import schema
+from hmr_tf.data import shards
+from hmr_tf.synth import generate
+from hmr_tf.synth import pose_pool
+from hmr_tf.synth import split
 
 _OUTPUT = flags.DEFINE_string("output", "demo_output", "Directory for the results.")
 _BODY_MODEL = flags.DEFINE_string(
     "body_model", "free", "Body model: 'free', 'free:<variant>:<gender>' or an SMPL file.")
+_NUM = flags.DEFINE_integer("num", 64, "Synthetic images to render.", lower_bound=16)
+_IMAGE_SIZE = flags.DEFINE_integer("image_size", 128, "Side of the synthetic images, pixels.",
+                                   lower_bound=32)
+
+_BATCH = 16
+_ZOOM = 3
+_SKELETON = [(joints.COCOPLUS_19.index(a), joints.COCOPLUS_19.index(b)) for a, b in [
+    ("right_ankle", "right_knee"), ("right_knee", "right_hip"), ("left_ankle", "left_knee"),
+    ("left_knee", "left_hip"), ("right_wrist", "right_elbow"), ("right_elbow", "right_shoulder"),
+    ("left_wrist", "left_elbow"), ("left_elbow", "left_shoulder"), ("right_hip", "left_hip"),
+    ("right_shoulder", "left_shoulder"), ("neck", "head_top")]]
+
+
+def input_batch_sheet(data_dir, mocap_dir, image_size):
+  """One augmented training batch, images with their keypoints, as a 4-wide grid [H, W, 3]."""
+  person, mocap = next(iter(pipeline.train_dataset([data_dir], [mocap_dir], _BATCH, image_size,
+                                                   seed=0)))
+  assert mocap["pose"].shape[0] == pipeline.MOCAP_PER_IMAGE * _BATCH
+  tiles = []
+  for image, keypoints in zip(person["image"].numpy(), person["keypoints2d"].numpy()):
+    tile = np.ascontiguousarray(((image + 1.0) * 127.5).astype(np.uint8))
+    pixels = np.concatenate([(keypoints[:, :2] + 1.0) * image_size / 2 - 0.5,
+                             keypoints[:, 2:]], axis=1)
+    tiles.append(render.draw_keypoints(tile, pixels, _SKELETON, color=(255, 60, 60), radius=2,
+                                       thickness=1))
+  rows = [np.concatenate(tiles[i:i + 4], axis=1) for i in range(0, len(tiles), 4)]
+  return np.concatenate(rows, axis=0)
+
+
+def ground_truth_overlay(data_dir, smpl):
+  """The first stored image with its ground-truth mesh drawn over it, and that mesh [V, 3]."""
+  record = next(iter(tf.data.TFRecordDataset(shards.shard_files(data_dir, "train")[:1])))
+  example = schema.parse_person(record)
+  out = smpl(example["smpl/pose"][None], example["smpl/shape"][None])
+  # The schema keeps no translation: it is where the 3D joints are, less where SMPL puts them.
+  keypoints3d = example["keypoints3d"].numpy()
+  translation = np.mean(keypoints3d - out["keypoints"][0, :len(keypoints3d)].numpy(), axis=0)
+  vertices = out["vertices"][0].numpy() + translation
+  # Drawn _ZOOM times larger than stored, so that the small synthetic image can be seen.
+  image = cv2.resize(tf.io.decode_jpeg(example["image/encoded"]).numpy(), None, fx=_ZOOM,
+                     fy=_ZOOM, interpolation=cv2.INTER_CUBIC)
+  fx, fy, cx, cy = example["camera/intrinsics"].numpy()
+  camera = render.Camera(fx * _ZOOM, fy * _ZOOM, (cx + 0.5) * _ZOOM - 0.5,
+                         (cy + 0.5) * _ZOOM - 0.5)
+  overlay, fragments = render.render(vertices, smpl.faces, camera, background=image)
+  blended = np.where(fragments.mask[..., None], (0.6 * overlay + 0.4 * image), image)
+  side_by_side = np.concatenate([image, blended.astype(np.uint8)], axis=1)
+  return side_by_side, vertices
 
 
 def main(argv):
   del argv
+  output = _OUTPUT.value
+  data_dir = os.path.join(output, "synth")
+  mocap_dir = os.path.join(output, "mocap_joint_limits")
+  world = generate.SynthWorld([_BODY_MODEL.value], image_size=_IMAGE_SIZE.value, seed=0)
+  stats = split.write_split(world, data_dir, "train", _NUM.value, items_per_shard=32)
+  pose_pool.write_pose_pool(mocap_dir, 3 * _NUM.value)
+
+  sheet = input_batch_sheet(data_dir, mocap_dir, image_size=_IMAGE_SIZE.value)
+  cv2.imwrite(os.path.join(output, "input_batch.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
   smpl = SMPL(_BODY_MODEL.value)
+  overlay, vertices = ground_truth_overlay(data_dir, smpl)
+  cv2.imwrite(os.path.join(output, "overlay.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+  mesh_io.write_obj(os.path.join(output, "person_0.obj"), vertices, smpl.faces)
   named = {"rest": poses.REST, "walking": poses.WALKING}
-  out = smpl(np.stack(list(named.values())), np.zeros((len(named), smpl.num_betas)))
-  os.makedirs(_OUTPUT.value, exist_ok=True)
+  posed = smpl(np.stack(list(named.values())), np.zeros((len(named), smpl.num_betas)))
   for i, name in enumerate(named):
-    path = os.path.join(_OUTPUT.value, f"body_{name}.obj")
-    mesh_io.write_obj(path, out["vertices"][i].numpy(), smpl.faces)
-    logging.info("wrote %s", path)
-  rest = out["vertices"][0].numpy()
-  print(f"body model {smpl.body_model}: {rest.shape[0]} vertices, {len(smpl.faces)} faces, "
-        f"height {np.ptp(rest[:, 1]):.3f} m at β = 0; meshes in {_OUTPUT.value}/")
+    mesh_io.write_obj(os.path.join(output, f"body_{name}.obj"), posed["vertices"][i].numpy(),
+                      smpl.faces)
+
+  print(f"\nhmr-quickstart: {stats.examples} synthetic images of body model {smpl.body_model} "
+        f"in {data_dir}/ (shards + info.json), {3 * _NUM.value} joint-limit poses in "
+        f"{mocap_dir}/\n"
+        f"  input_batch.png   one augmented training batch from the input pipeline\n"
+        f"  overlay.png       image 0 and its ground-truth mesh, drawn by the headless renderer\n"
+        f"  person_0.obj      that mesh; body_rest.obj, body_walking.obj: the body posed\n"
+        f"in {output}/")
 
 
 def run():

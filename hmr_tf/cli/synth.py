@@ -4,19 +4,22 @@
       [--body_model free:lite:neutral,free:lite:male,free:lite:female] [--mocap datasets/cmu]
       [--backgrounds photos/] [--split train] [--num_workers 2] [--items_per_shard 1000]
 
-Writes <split>-NNNNN-of-MMMMM.tfrecord shards in the person schema (hmr_tf.data.schema) and
-info.json. A rerun with the same flags finishes an interrupted run. Image `i` of a split is
+  hmr-synth --poses_only --num 100000 --output datasets/mocap_joint_limits [--seed 0]
+      A mocap pool of poses sampled within joint limits (HMR's "jointLim" set) for the
+      discriminator, instead of images.
+
+Writes <split>-NNNNN-of-MMMMM.tfrecord shards in the person schema (hmr_tf.data.schema), or in
+the mocap schema with --poses_only, and info.json. A rerun with the same flags finishes an interrupted run. Image `i` of a split is
 fixed by (--seed, i), so give each split of one output folder its own seed.
 """
-
-import os
 
 from absl import app
 from absl import flags
 from absl import logging
 
-from hmr_tf.data import shards
 from hmr_tf.synth import generate
+from hmr_tf.synth import pose_pool
+from hmr_tf.synth import split
 
 _BODY_MODEL = flags.DEFINE_list(
     "body_model", list(generate.DEFAULT_BODY_MODELS),
@@ -37,50 +40,25 @@ _NUM_WORKERS = flags.DEFINE_integer("num_workers", 1, "Processes, each writing w
 _ITEMS_PER_SHARD = flags.DEFINE_integer("items_per_shard", 1000, "Images per shard.",
                                         lower_bound=1)
 
+_POSES_ONLY = flags.DEFINE_bool("poses_only", False, "Write a mocap pool of poses sampled "
+                                "within joint limits instead of images.")
+
 flags.mark_flags_as_required(["num", "output"])
-
-
-def merged_info(output_dir, split, stats, body_models, image_size, seed):
-  """The splits and settings for info.json: those of earlier splits in `output_dir` kept.
-
-  Raises ValueError where the folder's other splits were rendered with other body models or
-  image size, or with this seed (they would repeat this split's images).
-  """
-  splits, seeds = {split: stats}, {split: seed}
-  if os.path.isfile(os.path.join(output_dir, "info.json")):
-    info = shards.read_info(output_dir)
-    if (info.get("body_models"), info.get("image_size")) != (body_models, image_size):
-      raise ValueError(f"{output_dir} holds synthetic splits with body models "
-                       f"{info.get('body_models')} at image size {info.get('image_size')}; "
-                       f"render these settings into another folder")
-    for other, other_seed in info.get("seeds", {}).items():
-      if other != split and other_seed == seed:
-        raise ValueError(f"{output_dir}: split '{other}' was rendered with seed {seed}, which "
-                         f"would give split '{split}' the same images; pass another --seed")
-      if other != split:
-        splits[other] = shards.SplitStats.from_json(info["splits"][other])
-        seeds[other] = other_seed
-  return splits, {"body_models": body_models, "image_size": image_size, "seeds": seeds}
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  body_models, output = list(_BODY_MODEL.value), _OUTPUT.value
-  world = generate.SynthWorld(body_models, _IMAGE_SIZE.value, _SEED.value, _MOCAP.value,
-                              _BACKGROUNDS.value)
-  # Checks the folder's other splits before rendering anything.
-  merged_info(output, _SPLIT.value, shards.SplitStats(), body_models, _IMAGE_SIZE.value,
-              _SEED.value)
-  stats = shards.write_split(output, _SPLIT.value, range(_NUM.value), world,
-                             items_per_shard=_ITEMS_PER_SHARD.value,
-                             num_workers=_NUM_WORKERS.value, label=f"synth {_SPLIT.value}")
-  splits, extra = merged_info(output, _SPLIT.value, stats, body_models, _IMAGE_SIZE.value,
-                              _SEED.value)
-  sources = [s for s in (_MOCAP.value, _BACKGROUNDS.value) if s]
-  shards.write_info(output, generate.DATASET, splits, sources=sources,
-                    extra={**extra, "mocap": _MOCAP.value, "backgrounds": _BACKGROUNDS.value})
-  logging.info("wrote %d images to %s", stats.examples, output)
+  if _POSES_ONLY.value:
+    stats = pose_pool.write_pose_pool(_OUTPUT.value, _NUM.value, _SEED.value,
+                                      _ITEMS_PER_SHARD.value, _NUM_WORKERS.value)
+    logging.info("wrote %d poses to %s", stats.examples, _OUTPUT.value)
+    return
+  world = generate.SynthWorld(list(_BODY_MODEL.value), _IMAGE_SIZE.value, _SEED.value,
+                              _MOCAP.value, _BACKGROUNDS.value)
+  stats = split.write_split(world, _OUTPUT.value, _SPLIT.value, _NUM.value,
+                            _ITEMS_PER_SHARD.value, _NUM_WORKERS.value)
+  logging.info("wrote %d images to %s", stats.examples, _OUTPUT.value)
 
 
 def run():

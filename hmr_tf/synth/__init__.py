@@ -4,7 +4,7 @@
 
 poses.py samples poses within joint limits (or draws them from mocap shards), scene.py frames
 the body and picks its look, backgrounds.py draws what is behind it, and generate.py puts one
-sample together as a schema.PersonExample.
+sample together as a schema.PersonExample, and split.py writes a rendered split to disk.
 """
 
 from hmr_tf.synth.generate import DEFAULT_BODY_MODELS

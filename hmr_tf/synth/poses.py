@@ -84,6 +84,11 @@ def sample_body_pose(rng):
   return transform.Rotation.from_euler("xyz", angles).as_rotvec().reshape(-1)
 
 
+def canonical_lean(rng):
+  """[3] axis-angle: an upright body leaning up to ±6° forward or sideways (SMPL's frame)."""
+  return transform.Rotation.from_euler("xz", rng.uniform(-_LEAN, _LEAN, size=2)).as_rotvec()
+
+
 def camera_root(rng, canonical_root=None):
   """[3] axis-angle root rotation in the camera frame for an upright body, any heading.
 
@@ -98,7 +103,7 @@ def camera_root(rng, canonical_root=None):
   heading = rng.uniform(-np.pi, np.pi)
   elevation = rng.uniform(-_ELEVATION, _ELEVATION)
   if canonical_root is None:
-    canonical = transform.Rotation.from_euler("xz", rng.uniform(-_LEAN, _LEAN, size=2))
+    canonical = transform.Rotation.from_rotvec(canonical_lean(rng))
   else:
     canonical = transform.Rotation.from_rotvec(canonical_root)
   view = transform.Rotation.from_euler("yx", [heading, np.pi + elevation])  # R_x · R_y
