@@ -52,9 +52,8 @@ _SKELETON = [(joints.COCOPLUS_19.index(a), joints.COCOPLUS_19.index(b)) for a, b
 
 def input_batch_sheet(data_dir, mocap_dir, image_size):
   """One augmented training batch, images with their keypoints, as a 4-wide grid [H, W, 3]."""
-  person, mocap = next(iter(pipeline.train_dataset([data_dir], [mocap_dir], _BATCH, image_size,
-                                                   seed=0)))
-  assert mocap["pose"].shape[0] == pipeline.MOCAP_PER_IMAGE * _BATCH
+  person, _ = next(iter(pipeline.train_dataset([data_dir], [mocap_dir], _BATCH, image_size,
+                                               seed=0)))
   tiles = []
   for image, keypoints in zip(person["image"].numpy(), person["keypoints2d"].numpy()):
     tile = np.ascontiguousarray(((image + 1.0) * 127.5).astype(np.uint8))
