@@ -5,6 +5,8 @@ P = 9·(J−1) pose-corrective features (207 for SMPL), K keypoints of a regress
 """
 
 import dataclasses
+import functools
+import hashlib
 
 import numpy as np
 
@@ -71,6 +73,28 @@ class BodyModel:
   @property
   def has_pose_correctives(self) -> bool:
     return bool(np.any(self.posedirs))
+
+  @functools.cached_property
+  def fingerprint(self) -> str:
+    """sha256 of the model's arrays: two models with equal fingerprints are the same body.
+
+    Floats are hashed as float64 and integers as int64, little-endian, each with its name and
+    shape, so the fingerprint does not depend on the file format or the array dtypes a reader
+    chose. `source` is not part of it.
+    """
+    digest = hashlib.sha256()
+    fields = [(name, getattr(self, name)) for name in _ARRAY_FIELDS]
+    fields += [("regressor/" + name, self.regressors[name]) for name in sorted(self.regressors)]
+    for name, array in fields:
+      array = np.asarray(array)
+      canonical = array.astype("<f8" if array.dtype.kind == "f" else "<i8")
+      digest.update(f"{name}{list(array.shape)}".encode())
+      digest.update(np.ascontiguousarray(canonical).tobytes())
+    return digest.hexdigest()
+
+
+_ARRAY_FIELDS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "parents",
+                 "faces")
 
 
 def _expect_shape(model, field, expected):

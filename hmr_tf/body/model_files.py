@@ -65,10 +65,16 @@ def load_body_model(path, num_betas=10, regressors=None) -> BodyModel:
   return _with_extra_regressors(_keep_betas(_from_smpl_dict(data, path), num_betas), regressors)
 
 
-def save_body_model(model: BodyModel, path):
-  """Writes `model` to our .npz format, atomically. Zero posedirs are not stored."""
+def save_body_model(model: BodyModel, path, build=None):
+  """Writes `model` to our .npz format, atomically. Zero posedirs are not stored.
+
+  The file carries the model's fingerprint (BodyModel.fingerprint), checked again on loading,
+  and `build`, an optional text naming what made the model (e.g. the free body's build
+  version).
+  """
   arrays = {
       "format": np.array(FORMAT), "format_version": np.array(FORMAT_VERSION),
+      "fingerprint": np.array(model.fingerprint),
       "v_template": model.v_template, "shapedirs": model.shapedirs,
       "J_regressor": model.J_regressor, "weights": model.weights,
       "parents": np.asarray(model.parents, np.int32), "faces": np.asarray(model.faces, np.int32),
@@ -77,6 +83,8 @@ def save_body_model(model: BodyModel, path):
     arrays["posedirs"] = model.posedirs
   for name, regressor in model.regressors.items():
     arrays["regressor/" + name] = regressor
+  if build is not None:
+    arrays["build"] = np.array(str(build))
   with atomic.atomic_write(path) as f:
     np.savez_compressed(f, **arrays)
 
@@ -92,11 +100,21 @@ def _from_own_npz(data, path):
   posedirs = data.get("posedirs")
   if posedirs is None:
     posedirs = np.zeros((v_template.shape[0], 3, 9 * (num_joints - 1)), v_template.dtype)
-  return BodyModel(
+  model = BodyModel(
       v_template=v_template, shapedirs=data["shapedirs"], posedirs=posedirs,
       J_regressor=data["J_regressor"], weights=data["weights"], parents=data["parents"],
       faces=data["faces"], source=path,
       regressors={key.split("/", 1)[1]: data[key] for key in data if key.startswith("regressor/")})
+  if "fingerprint" in data and str(data["fingerprint"]) != model.fingerprint:
+    raise ValueError(f"{path}: field 'fingerprint' is {data['fingerprint']} but the arrays hash "
+                     f"to {model.fingerprint}: the file was modified or damaged")
+  return model
+
+
+def read_build(path):
+  """The `build` text stored by save_body_model in one of our .npz files, or None."""
+  with np.load(path, allow_pickle=False) as npz:
+    return str(npz["build"]) if "build" in npz.files else None
 
 
 def _from_smpl_dict(data, path):
