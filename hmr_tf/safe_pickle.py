@@ -297,7 +297,7 @@ def _latin1_encode(text, encoding="latin1"):
   return text.encode("latin1")
 
 
-def _resolved(value, where, memo, depth=0):
+def _resolved(value, memo, depth=0):
   """`value` with every array stand-in replaced by its array (shared values stay shared)."""
   if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None), np.generic)):
     return value
@@ -306,7 +306,10 @@ def _resolved(value, where, memo, depth=0):
     return memo[key]
   if depth > MAX_DEPTH:
     raise pickle.UnpicklingError(f"containers nested deeper than {MAX_DEPTH} (or a cycle)")
-  deeper = lambda v: _resolved(v, where, memo, depth + 1)  # pylint: disable=unnecessary-lambda-assignment
+
+  def deeper(item):
+    return _resolved(item, memo, depth + 1)
+
   if isinstance(value, _PickledArray):
     if value.array is None:
       raise pickle.UnpicklingError("an array without its data")
@@ -337,7 +340,7 @@ def loads(data: bytes, where="<bytes>"):
     # unpickler would allocate it.
     for _ in pickletools.genops(io.BytesIO(data)):
       pass
-    return _resolved(_Unpickler(io.BytesIO(data), where).load(), where, {})
+    return _resolved(_Unpickler(io.BytesIO(data), where).load(), {})
   except BadPickle:
     raise
   except checks.BadInput as error:  # a size over the limits

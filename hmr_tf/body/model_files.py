@@ -164,8 +164,8 @@ def _from_smpl_dict(data, path):
 
 def _keep_betas(model, num_betas):
   if num_betas > model.num_betas:
-    raise checks.BadInput(f"{model.source}: field 'shapedirs' has {model.num_betas} shape components, "
-                     f"{num_betas} were requested")
+    raise checks.BadInput(f"{model.source}: field 'shapedirs' has {model.num_betas} shape "
+                          f"components, {num_betas} were requested")
   if num_betas == model.num_betas:
     return model
   return _replace(model, shapedirs=model.shapedirs[:, :, :num_betas])
