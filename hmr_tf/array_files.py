@@ -117,8 +117,8 @@ def h5_dataset(h5file, key, path):
     raise KeyError(key)
   where = f"{path}: field '{key}'"
   if not isinstance(link, h5py.HardLink):
-    raise checks.BadInput(f"{where} is a {type(link).__name__}, not an array stored in the "
-                          "file (links to other files are not followed)")
+    raise checks.BadInput(f"{where} is an HDF5 {type(link).__name__}, not an array stored in "
+                          "the file (links are not followed)")
   dataset = h5file[key]
   if not isinstance(dataset, h5py.Dataset):
     raise checks.BadInput(f"{where} is a group (a MATLAB struct or cell), not an array")

@@ -89,7 +89,7 @@ class PickledSparse:
     if missing:
       raise checks.BadInput(f"{where}: missing {missing}; found {sorted(map(str, state))}")
     data = checks.array(state["data"], ("nnz",), "data", where)
-    index = {f: checks.array(state[f], (f,), f, where, dtype=np.int64, integer=True)
+    index = {f: checks.array(state[f], ("N",), f, where, dtype=np.int64, integer=True)
              for f in fields}
     if self.kind == "coo":
       row, col = index["row"], index["col"]
@@ -190,6 +190,7 @@ class _Unpickler(pickle.Unpickler):
     self.globals = {
         ("copyreg", "_reconstructor"): self.reconstructor,
         ("_codecs", "encode"): _latin1_encode,
+        ("builtins", "bytes"): _empty_bytes,
         ("builtins", "object"): object,
         ("builtins", "set"): set,
         ("builtins", "frozenset"): frozenset,
@@ -241,11 +242,11 @@ class _Unpickler(pickle.Unpickler):
     return self.new_array(buffer, dtype, shape, order)
 
   def scalar(self, dtype, data):
-    """numpy's scalar: one number or bool."""
-    dtype = _built(dtype)
-    if dtype.kind not in "biuf" or not isinstance(data, (bytes, str)):
-      raise pickle.UnpicklingError(f"refusing a numpy scalar of {dtype}")
-    return self.new_array(data, dtype, (), "C")[()]
+    """numpy's scalar: one number, bool or text."""
+    value = self.new_array(data, dtype, (), "C")
+    if value.dtype.hasobject:
+      raise pickle.UnpicklingError("refusing an object scalar")
+    return value[()]
 
   def new_array(self, data, dtype, shape, order):
     """An ndarray from checked parts: the size is checked against the limits before anything
@@ -295,6 +296,11 @@ def _latin1_encode(text, encoding="latin1"):
   if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
     raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
   return text.encode("latin1")
+
+
+def _empty_bytes():
+  """bytes(), as Python 3 pickles b"" with protocols 0 to 2 (an empty array's data)."""
+  return b""
 
 
 def _resolved(value, memo, depth=0):

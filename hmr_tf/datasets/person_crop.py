@@ -62,7 +62,10 @@ def _declared_size(data, path):
       warnings.simplefilter("ignore", Image.DecompressionBombWarning)
       with Image.open(io.BytesIO(data.tobytes())) as image:
         return image.size
-  except (OSError, ValueError, Image.DecompressionBombError) as error:
+  except Image.DecompressionBombError as error:  # PIL's own, higher, limit
+    raise checks.BadInput(f"{path}: more than the limit of {checks.MAX_IMAGE_PIXELS:,} pixels "
+                          f"({error})") from None
+  except (OSError, ValueError) as error:
     raise checks.BadInput(f"{path}: not a readable image ({error})") from None
 
 
