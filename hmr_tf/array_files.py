@@ -177,7 +177,8 @@ def _read_array(f, entry_size, path, member, allow_objects, total):
   total[0] += size
   checks.declared_size(total[0], "all its arrays together", path, limit=checks.MAX_FILE_BYTES)
   if dtype.hasobject:
-    array = safe_pickle.loads(_read_exactly(f, size, where), where)
+    array = safe_pickle.loads(_read_exactly(f, size, where), path,
+                              _key(member) if member else "")
     if not isinstance(array, np.ndarray) or array.shape != shape or not array.dtype.hasobject:
       raise checks.BadInput(f"{where}: the header declares an object array of shape "
                             f"{list(shape)}; its pickle holds something else")

@@ -96,12 +96,13 @@ def declared_size(size, what, where, limit=MAX_ARRAY_BYTES, unit="bytes"):
   Args:
     size: the amount the declaration would take, in `unit` (a Python int: no overflow).
     what: what declares it, e.g. "field 'poses': an array of shape [10000000000] float64".
-    where: the file.
+    where: the file; None where the caller adds it.
     limit: the largest allowed, one of the limits above.
     unit: "bytes", or what else `size` counts (e.g. "pixels").
   """
   if size > limit:
-    raise BadInput(f"{where}: {what} declares {_amount(size, unit)}, more than the limit of "
+    prefix = f"{where}: " if where else ""
+    raise BadInput(f"{prefix}{what} declares {_amount(size, unit)}, more than the limit of "
                    f"{_amount(limit, unit)} (hmr_tf.checks)")
 
 

@@ -4,8 +4,8 @@ Body-model pickles (SMPL v1.0.0 holds chumpy `Ch` objects and a scipy.sparse J_r
 annotation pickles (3DPW sequence files, mosh files, the object members of mmhuman3d's HumanData
 .npz) need only numpy arrays, sparse matrices and builtin containers. Reading one here:
 
-  * resolves only the globals listed in _GLOBALS, each handed out as a `_Global` that calls our
-    own function and refuses a BUILD (so no opcode can rewrite a loader function's defaults);
+  * resolves only the globals listed in _Unpickler.globals, each handed out as a `_Global` that
+    calls our own function and refuses a BUILD (no opcode can rewrite a loader's defaults);
     chumpy classes become `PickledChumpy` and scipy.sparse classes `PickledSparse`, stand-ins
     that only keep their state, so neither chumpy nor a scipy version is needed;
   * builds every array itself from checked parts instead of handing file state to numpy's
@@ -18,7 +18,8 @@ annotation pickles (3DPW sequence files, mosh files, the object members of mmhum
     against the bytes it has before the C unpickler allocates it.
 
 Every failure raises `BadPickle` (a checks.BadInput and a pickle.UnpicklingError) naming the
-file: a refused global, a malformed or truncated pickle, a size over the limits.
+file, and the field where an array is refused: a refused global, a malformed or truncated
+pickle, a size over the limits.
 """
 
 import io
@@ -113,44 +114,70 @@ class PickledSparse:
     return dense
 
 
+class _Refused(pickle.UnpicklingError):
+  """A part of a pickle refused on purpose; the message says why, `field` where it is."""
+
+  def __init__(self, message, field=""):
+    super().__init__(message)
+    self.field = field
+
+
 class _PickledDtype:
-  """A numpy dtype being unpickled: the type code, checked, then its state, checked."""
+  """A numpy dtype being unpickled: the type code, then its state, each checked. A refusal is
+  kept in `error` and reported with the field of the array that uses it."""
 
   __hash__ = None  # stand-ins cannot be dict keys or set members
 
   def __init__(self, code):
-    if not isinstance(code, str) or not re.fullmatch(_DTYPE_CODES, code):
-      raise pickle.UnpicklingError(f"refusing dtype {code!r}: only numbers, bools, text and "
-                                   "object arrays of unpickled values may be stored")
-    self.dtype = np.dtype(code)
-    self.built = False
+    self.dtype, self.error, self.built = None, None, False
+    if isinstance(code, str) and re.fullmatch(_DTYPE_CODES, code):
+      self.dtype = np.dtype(code)
+    else:
+      self.error = (f"refusing dtype {code!r}: only numbers, bools, text and object arrays of "
+                    "unpickled values may be stored")
 
   def __setstate__(self, state):
+    if self.built:
+      raise _Refused("refusing to set a dtype's state twice")
+    self.built = True
+    if self.error:
+      return
     # numpy's own state for this code (in the byte order the file gives) is the only one taken.
-    if self.built or not isinstance(state, tuple) or len(state) != 8:
-      raise pickle.UnpicklingError(f"refusing dtype state {state!r}")
-    dtype = self.dtype.newbyteorder(state[1]) if state[1] in ("<", ">") else self.dtype
-    if dtype.__reduce__()[2] != state:
-      raise pickle.UnpicklingError(f"refusing dtype state {state!r} for {self.dtype}: numpy "
-                                   f"writes {dtype.__reduce__()[2]!r}")
-    self.dtype, self.built = dtype, True
+    valid = isinstance(state, tuple) and len(state) == 8
+    dtype = self.dtype.newbyteorder(state[1]) if valid and state[1] in ("<", ">") else self.dtype
+    if not valid or dtype.__reduce__()[2] != state:
+      self.error = (f"refusing dtype state {state!r} for {self.dtype}: numpy writes "
+                    f"{dtype.__reduce__()[2]!r}")
+    else:
+      self.dtype = dtype
 
 
 class _PickledArray:
-  """An ndarray being unpickled: made by _reconstruct, built from its BUILD state."""
+  """An ndarray being unpickled: its array, or `error` saying why it was refused (reported
+  with its field once the whole pickle is read). `scalar` marks a numpy scalar."""
 
   __hash__ = None
 
-  def __init__(self, loader):
-    self.loader = loader
-    self.array = None
+  def __init__(self, loader, scalar=False):
+    self.loader, self.scalar = loader, scalar
+    self.array, self.error = None, None
+
+  def build(self, data, dtype, shape, order):
+    try:
+      self.array = self.loader.new_array(data, dtype, shape, order)
+    except (_Refused, checks.BadInput) as error:
+      self.error = str(error)
+    return self
 
   def __setstate__(self, state):
-    if self.array is not None or not isinstance(state, tuple) or len(state) not in (4, 5):
-      raise pickle.UnpicklingError("refusing an array state that is not numpy's (version, "
-                                   "shape, dtype, fortran, data)")
+    if self.array is not None or self.error is not None:
+      raise _Refused("refusing to set an array's state twice")
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+      self.error = "refusing an array state that is not numpy's (version, shape, dtype, " \
+                   "fortran, data)"
+      return
     shape, dtype, fortran, data = state[-4:]
-    self.array = self.loader.new_array(data, dtype, shape, "F" if fortran else "C")
+    self.build(data, dtype, shape, "F" if fortran else "C")
 
 
 class _Global:
@@ -166,7 +193,7 @@ class _Global:
     return self.function(*args)
 
   def __setstate__(self, state):
-    raise pickle.UnpicklingError(f"refusing to set the state of '{self.name}'")
+    raise _Refused(f"refusing to set the state of '{self.name}'")
 
 
 # Type codes numpy pickles for plain data: bool, integers, floats, text; 'O' (objects) only ever
@@ -183,9 +210,8 @@ _NDARRAY = object()  # what "numpy.ndarray" resolves to: an argument of _reconst
 class _Unpickler(pickle.Unpickler):
   """Builds data and nothing else (see the module docstring)."""
 
-  def __init__(self, file, where):
+  def __init__(self, file):
     super().__init__(file, encoding="latin1")  # Python-2 pickles: numpy needs latin1 bytes
-    self.where = where
     self.total_bytes = 0
     self.globals = {
         ("copyreg", "_reconstructor"): self.reconstructor,
@@ -212,12 +238,11 @@ class _Unpickler(pickle.Unpickler):
       return PickledChumpy
     if module.startswith("scipy.sparse") and name in _SPARSE_CLASSES:
       return _SPARSE_CLASSES[name]
-    raise BadPickle(
-        f"{self.where}: refusing to load '{module}.{name}': a pickle read here may only hold "
-        "numpy arrays, scipy.sparse matrices, chumpy arrays and builtin containers")
+    raise _Refused(f"refusing to load '{module}.{name}': a pickle read here may only hold "
+                   "numpy arrays, scipy.sparse matrices, chumpy arrays and builtin containers")
 
   def persistent_load(self, pid):
-    raise pickle.UnpicklingError("refusing a persistent id")
+    raise _Refused("refusing a persistent id")
 
   # ---------------------------------------------------------------- the allowed globals
 
@@ -225,47 +250,44 @@ class _Unpickler(pickle.Unpickler):
     """copyreg._reconstructor, limited to the stand-in classes."""
     del base, state
     if not (isinstance(cls, type) and issubclass(cls, (PickledChumpy, PickledSparse))):
-      raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
+      raise _Refused(f"refusing to reconstruct {cls!r}")
     return cls()
 
   def reconstruct(self, cls, shape, typecode):
     """numpy's _reconstruct: an empty stand-in that the following BUILD fills."""
     del shape, typecode  # numpy allocates this shape; the BUILD state sets the real one
     if not (isinstance(cls, _Global) and cls.function is _NDARRAY):
-      raise pickle.UnpicklingError("refusing to reconstruct anything but numpy.ndarray")
+      raise _Refused("refusing to reconstruct anything but numpy.ndarray")
     return _PickledArray(self)
 
   def frombuffer(self, buffer, dtype, shape, order):
     """numpy's _frombuffer (protocol 5)."""
-    if order not in ("C", "F"):
-      raise pickle.UnpicklingError(f"refusing array order {order!r}")
-    return self.new_array(buffer, dtype, shape, order)
+    return _PickledArray(self).build(buffer, dtype, shape, order)
 
   def scalar(self, dtype, data):
     """numpy's scalar: one number, bool or text."""
-    value = self.new_array(data, dtype, (), "C")
-    if value.dtype.hasobject:
-      raise pickle.UnpicklingError("refusing an object scalar")
-    return value[()]
+    return _PickledArray(self, scalar=True).build(data, dtype, (), "C")
 
   def new_array(self, data, dtype, shape, order):
     """An ndarray from checked parts: the size is checked against the limits before anything
     is allocated, and raw bytes are never taken for object pointers."""
-    dtype = _built(dtype)
-    if (not isinstance(shape, tuple) or len(shape) > 32 or not all(
+    if not isinstance(dtype, _PickledDtype):
+      raise _Refused(f"refusing {type(dtype).__name__} as a dtype")
+    if dtype.error:
+      raise _Refused(dtype.error)
+    dtype = dtype.dtype
+    if (not isinstance(shape, tuple) or len(shape) > 32 or order not in ("C", "F") or not all(
         type(s) is int and s >= 0 for s in shape)):  # pylint: disable=unidiomatic-typecheck
-      raise pickle.UnpicklingError(f"refusing array shape {shape!r}")
+      raise _Refused(f"refusing array shape {shape!r} (order {order!r})")
     size = checks.nbytes(shape, dtype.itemsize)
     what = f"an array of shape {list(shape)} {dtype}"
-    checks.declared_size(size, what, self.where)
-    self.total_bytes += size
-    checks.declared_size(self.total_bytes, "all its arrays together", self.where,
+    checks.declared_size(size, what, None)
+    checks.declared_size(self.total_bytes + size, f"{what}, with the arrays before it,", None,
                          limit=checks.MAX_FILE_BYTES)
     count = size // dtype.itemsize  # _DTYPE_CODES has no empty items
     if dtype.hasobject:
       if not isinstance(data, list) or len(data) != count:
-        raise pickle.UnpicklingError(f"refusing {what}: an object array must hold a list of "
-                                     f"{count} values")
+        raise _Refused(f"refusing {what}: an object array must hold a list of {count} values")
       flat = np.empty(count, object)
       for i, value in enumerate(data):
         flat[i] = value
@@ -274,9 +296,9 @@ class _Unpickler(pickle.Unpickler):
         data = data.encode("latin1")
       if not isinstance(data, (bytes, bytearray)) or len(data) != size:
         length = len(data) if isinstance(data, (bytes, bytearray)) else type(data).__name__
-        raise pickle.UnpicklingError(f"refusing {what}: it needs {size} bytes of data, found "
-                                     f"{length}")
+        raise _Refused(f"refusing {what}: it needs {size} bytes of data, found {length}")
       flat = np.frombuffer(data, dtype, count).copy()
+    self.total_bytes += size
     return flat.reshape(shape, order=order)
 
 
@@ -285,16 +307,10 @@ def _dtype(code, align=False, copy=True):
   return _PickledDtype(code)
 
 
-def _built(dtype):
-  if not isinstance(dtype, _PickledDtype):
-    raise pickle.UnpicklingError(f"refusing {dtype!r} as a dtype")
-  return dtype.dtype
-
-
 def _latin1_encode(text, encoding="latin1"):
   """_codecs.encode as Python 3 uses it to store bytes in protocol-2 pickles (latin1 only)."""
   if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-    raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+    raise _Refused(f"refusing _codecs.encode with encoding {encoding!r}")
   return text.encode("latin1")
 
 
@@ -303,57 +319,64 @@ def _empty_bytes():
   return b""
 
 
-def _resolved(value, memo, depth=0):
-  """`value` with every array stand-in replaced by its array (shared values stay shared)."""
-  if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None), np.generic)):
+def _resolved(value, memo, path="", depth=0):
+  """`value` with every array stand-in replaced by its array (shared values stay shared);
+  `path` names the field being resolved, e.g. "poses[0]" or "smpl.betas"."""
+  if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None))):
     return value
   key = id(value)
   if key in memo:
     return memo[key]
   if depth > MAX_DEPTH:
-    raise pickle.UnpicklingError(f"containers nested deeper than {MAX_DEPTH} (or a cycle)")
+    raise _Refused(f"containers nested deeper than {MAX_DEPTH} (or a cycle)", path)
 
-  def deeper(item):
-    return _resolved(item, memo, depth + 1)
+  def deeper(item, suffix):
+    return _resolved(item, memo, f"{path}{suffix}" if path else suffix.lstrip("."), depth + 1)
 
-  if isinstance(value, _PickledArray):
-    if value.array is None:
-      raise pickle.UnpicklingError("an array without its data")
-    result = deeper(value.array) if value.array.dtype.hasobject else value.array
+  if isinstance(value, (_PickledArray, _PickledDtype)):
+    if value.error or isinstance(value, _PickledDtype):
+      raise _Refused(value.error or "refusing a dtype as a value: a pickle read here holds "
+                     "data only", path)
+    result = value.array[()] if value.scalar else value.array
+    if result.dtype.hasobject:
+      result = deeper(result, "")
   elif isinstance(value, np.ndarray):
-    result = value
-    if value.dtype.hasobject:
-      result = np.empty(value.shape, object)
-      for index, item in np.ndenumerate(value):
-        result[index] = deeper(item)
+    result = np.empty(value.shape, object)  # only object arrays are met here
+    for index, item in np.ndenumerate(value):
+      result[index] = deeper(item, f"[{', '.join(map(str, index))}]" if index else "")
   elif isinstance(value, dict):
-    result = {deeper(k): deeper(v) for k, v in value.items()}
-  elif isinstance(value, (list, tuple, set, frozenset)):
-    result = type(value)(deeper(v) for v in value)
+    result = {deeper(k, ".<key>"): deeper(v, f".{k}") for k, v in value.items()}
+  elif isinstance(value, (list, tuple)):
+    result = type(value)(deeper(v, f"[{i}]") for i, v in enumerate(value))
+  elif isinstance(value, (set, frozenset)):
+    result = type(value)(deeper(v, "[]") for v in value)
   elif isinstance(value, (PickledChumpy, PickledSparse)):
-    value.state, result = deeper(value.state), value
-  else:  # a _Global, a dtype: names of code or types, not data
-    raise pickle.UnpicklingError(f"refusing {type(value).__name__} as a value: a pickle read "
-                                 "here holds data only")
+    value.state, result = deeper(value.state, ""), value
+  else:  # a _Global: a name of code, not data
+    raise _Refused(f"refusing {type(value).__name__} as a value: a pickle read here holds data "
+                   "only", path)
   memo[key] = result
   return result
 
 
-def loads(data: bytes, where="<bytes>"):
-  """Unpickles `data`; `where` names the source in error messages. Raises BadPickle."""
+def loads(data: bytes, where="<bytes>", field=""):
+  """Unpickles `data`. Raises BadPickle naming `where` (the file) and the field: `field` names
+  the whole pickle where it is one field of a file (an .npz member)."""
   try:
     # Every length the pickle declares is checked against the bytes it has, before the C
     # unpickler would allocate it.
     for _ in pickletools.genops(io.BytesIO(data)):
       pass
-    return _resolved(_Unpickler(io.BytesIO(data), where).load(), {})
-  except BadPickle:
-    raise
-  except checks.BadInput as error:  # a size over the limits
-    raise BadPickle(str(error)) from None
+    return _resolved(_Unpickler(io.BytesIO(data)).load(), {}, field)
+  except _Refused as error:
+    raise BadPickle(_message(where, error.field or field, str(error))) from None
   except Exception as error:  # a corrupt pickle can raise almost anything (pickle's docs)
-    raise BadPickle(f"{where}: not a readable pickle of arrays ({type(error).__name__}: "
-                    f"{error})") from None
+    raise BadPickle(_message(where, field, f"not a readable pickle of arrays "
+                                           f"({type(error).__name__}: {error})")) from None
+
+
+def _message(where, field, text):
+  return f"{where}: " + (f"field '{field}': " if field else "") + text
 
 
 def load(path):

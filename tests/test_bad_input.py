@@ -185,7 +185,8 @@ def _pw3d_sequence(tmp_path, data):
      "not a readable pickle"),  # EOFError
     (pickle.dumps({"sequence": os.system}, protocol=2), "refusing to load"),  # UnpicklingError
     ({"sequence": "seq", "poses": [hostile_pickles.array((1 << 30,), np.dtype("f8"), b"")]},
-     "more than the limit"),  # MemoryError: 8 GiB declared in a 200-byte file
+     "field 'poses\\[0\\]': an array of shape \\[1073741824\\] float64 declares 8 GiB, more "
+     "than the limit"),  # MemoryError: 8 GiB declared in a 200-byte file
     ({"sequence": "seq", "poses": 3, "betas": [], "poses2d": [], "campose_valid": [],
       "cam_poses": np.zeros((1, 4, 4)), "cam_intrinsics": np.eye(3)},
      "expected poses to hold one entry per person"),

@@ -22,6 +22,7 @@ from hmr_tf import array_files
 from hmr_tf import atomic
 from hmr_tf import checks
 from hmr_tf import safe_pickle
+from hmr_tf import theta
 from hmr_tf.body.body_model import BodyModel
 
 FORMAT = "hmr_tf.body_model"
@@ -35,7 +36,7 @@ _SMPL_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "
 _ARRAY_KEYS = ("v_template", "shapedirs", "J_regressor", "weights", "parents", "faces")
 
 
-def load_body_model(path, num_betas=10, regressors=None) -> BodyModel:
+def load_body_model(path, num_betas=theta.NUM_SHAPE, regressors=None) -> BodyModel:
   """Reads any supported body-model file into a BodyModel.
 
   Args:

@@ -22,11 +22,13 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from hmr_tf import theta
 from hmr_tf.body import free_body
 from hmr_tf.body import model_files
 from hmr_tf.body.free import build
 
-_NUM_BETAS = flags.DEFINE_integer("num_betas", 10, "Shape components to keep (convert).")
+_NUM_BETAS = flags.DEFINE_integer("num_betas", theta.NUM_SHAPE,
+                                   "Shape components to keep (convert).")
 _VARIANT = flags.DEFINE_enum("variant", "all", build.VARIANTS + ("all",),
                              "Free body model size (build-free).")
 _GENDER = flags.DEFINE_enum("gender", "all", build.GENDERS + ("all",),
