@@ -60,15 +60,8 @@ def npz_keys(path):
 
 def npz_header(path, key):
   """(shape, dtype) of array `key` of an .npz file, from its header alone."""
-  with _open_zip(path) as archive:
-    info = _member(archive, path, key)
-    try:
-      with archive.open(info) as f:
-        shape, _, dtype = read_npy_header(f, f"{path}: member {info.filename}")
-    except checks.BadInput:
-      raise
-    except _READ_ERRORS as error:
-      raise checks.BadInput(f"{path}: not a readable .npz file ({error})") from None
+  with _open_zip(path) as archive, _open_member(archive, path, _member(archive, path, key)) as f:
+    shape, _, dtype = read_npy_header(f, f"{path}: field '{key}'")
   return shape, dtype
 
 
@@ -92,15 +85,8 @@ def load_npz(path, keys=None, allow_objects=False):
       name = _key(info.filename)
       if keys is not None and name not in keys:
         continue
-      try:
-        with archive.open(info) as f:
-          arrays[name] = _read_array(f, info.file_size, path, info.filename, allow_objects,
-                                     total)
-      except checks.BadInput:
-        raise
-      except _READ_ERRORS as error:
-        raise checks.BadInput(f"{path}: not a readable .npz file (member {info.filename}: "
-                              f"{error})") from None
+      with _open_member(archive, path, info) as f:
+        arrays[name] = _read_array(f, info.file_size, path, info.filename, allow_objects, total)
   return arrays
 
 
@@ -147,6 +133,19 @@ def _open_zip(path):
     raise checks.BadInput(f"{path}: not a readable .npz file ({error})") from None
   with archive:
     yield archive
+
+
+@contextlib.contextmanager
+def _open_member(archive, path, info):
+  """Member `info` of an open archive; a damaged archive raises BadInput naming both."""
+  try:
+    with archive.open(info) as f:
+      yield f
+  except checks.BadInput:
+    raise
+  except _READ_ERRORS as error:
+    raise checks.BadInput(f"{path}: not a readable .npz file (member {info.filename}: "
+                          f"{error})") from None
 
 
 def _member(archive, path, key):

@@ -81,7 +81,8 @@ def test_a_broken_body_model_npz_is_named(model, tmp_path, breakage, reason):
 
 @pytest.mark.parametrize("breakage, reason", [
     (lambda m, p: _truncated(_smpl_pickle(m, p)), "not a readable pickle"),
-    (lambda m, p: _smpl_pickle(m, p, J_regressor=hostile_pickles.sparse(scipy.sparse.csc_matrix, [1, 2])),
+    (lambda m, p: _smpl_pickle(m, p, J_regressor=hostile_pickles.sparse(
+        scipy.sparse.csc_matrix, [1, 2])),
      r"field 'J_regressor' \(csc sparse matrix\): expected a dict state, found list"),
     (lambda m, p: _smpl_pickle(m, p, f=m.faces + 0.5), "expected f to hold indices"),
     (lambda m, p: p.write_bytes(pickle.dumps([1, 2], protocol=2)),

@@ -169,7 +169,8 @@ def test_coco_bad_keypoints_name_file_annotation_and_field(tmp_path):
   datasets_2d.write_coco(tmp_path, [annotation])
   (item,) = coco.list_items(tmp_path, "train")
   with pytest.raises(checks.BadInput, match=r"person_keypoints_train2017\.json: annotation id "
-                                            r"42: expected keypoints of shape \[51\], found \[48\]"):
+                                            r"42: expected keypoints of shape \[51\], "
+                                            r"found \[48\]"):
     list(coco.make_examples(item))
 
 

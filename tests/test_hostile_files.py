@@ -146,7 +146,8 @@ def test_every_malformed_sparse_state_names_its_file_and_field(tmp_path, change,
 def test_a_pickle_declaring_a_huge_array_is_refused_before_allocating(tmp_path):
   """_reconstruct would allocate the declared shape at once (a 96-byte file, 1.6 GB)."""
   path = tmp_path / "bomb.pkl"
-  path.write_bytes(pickle.dumps({"poses": hostile_pickles.array(_BOMB_SHAPE, np.dtype("f8"), b"")}, protocol=2))
+  bomb = hostile_pickles.array(_BOMB_SHAPE, np.dtype("f8"), b"")
+  path.write_bytes(pickle.dumps({"poses": bomb}, protocol=2))
   assert path.stat().st_size < 300
   _assert_refused(_load_limited("safe_pickle.load(path)", path), path,
                   "field 'poses': an array of shape [200000000] float64 declares 1.49 GiB",

@@ -117,7 +117,8 @@ def _train_sequence(root, subject, sequence):
     if camera not in cameras:
       raise checks.BadInput(f"{path}: field 'cameras' lacks camera {camera}")
     if camera not in calibration:
-      raise checks.BadInput(f"{calibration_path}: no 'name {camera}' block with an 'intrinsic' line")
+      raise checks.BadInput(f"{calibration_path}: no 'name {camera}' block with an 'intrinsic' "
+                            "line")
     cell = cameras.index(camera)
     points2d = _joints(np.ravel(mat["annot2"])[cell], path, "annot2", len(frames), 2)
     points3d = _joints(np.ravel(mat["annot3"])[cell], path, "annot3", len(frames), 3)
