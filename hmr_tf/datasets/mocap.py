@@ -52,6 +52,7 @@ CHUNK = 10  # poses per item: 1000 items per shard gives HMR's 10 000 poses per 
 
 _BODY_POSE = 66  # root + 21 body joints, the start of SMPL-H and SMPL-X poses
 _SMPLH_POSE, _SMPLX_POSE = 156, 165  # AMASS's pose widths
+_FRAME_RATE_KEYS = ("mocap_framerate", "mocap_frame_rate")  # AMASS's two spellings
 _Z_UP_TO_Y_UP = Rotation.from_euler("x", -90, degrees=True)
 
 
@@ -109,9 +110,6 @@ def _step(fps, path):
   if not fps > 0 or not np.isfinite(fps):
     raise checks.BadInput(f"{path}: frame rate should be positive, found {fps}")
   return max(1, round(fps / TARGET_FPS))
-
-
-_FRAME_RATE_KEYS = ("mocap_framerate", "mocap_frame_rate")
 
 
 def _amass_step(data, path, names=None):
