@@ -21,6 +21,7 @@ setuptools.setup(
         "ml-collections>=0.1.1",
         "opencv-python-headless>=4.8",
         "h5py>=3.8",  # HMR's neutral_smpl_mean_params.h5
+        "pillow>=9.1",  # an image's size from its header, checked before cv2 decodes it
         "numba>=0.60",  # the headless rasterizer's kernels (hmr_tf.render)
         "tensorboard>=2.16",
         "tqdm>=4.60",  # progress bars of the converters and the synthetic world

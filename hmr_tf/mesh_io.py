@@ -3,6 +3,7 @@
 import numpy as np
 
 from hmr_tf import atomic
+from hmr_tf import checks
 
 
 def write_obj(path, vertices, faces, vertex_colors=None):
@@ -36,12 +37,6 @@ def write_ply(path, vertices, faces):
 
 
 def _check(vertices, faces):
-  vertices = np.asarray(vertices, np.float64)
-  faces = np.asarray(faces, np.int64)
-  if vertices.ndim != 2 or vertices.shape[1] != 3:
-    raise ValueError(f"vertices should have shape [V, 3], found {list(vertices.shape)}")
-  if faces.ndim != 2 or faces.shape[1] != 3:
-    raise ValueError(f"faces should have shape [F, 3], found {list(faces.shape)}")
-  if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
-    raise ValueError(f"faces index vertices outside [0, {len(vertices)})")
-  return vertices, faces
+  """vertices [V, 3] finite float64, faces [F, 3] int64 indices into them."""
+  vertices = checks.array(vertices, ("V", 3), "vertices", finite=True)
+  return vertices, checks.indices(faces, ("F", 3), len(vertices), "faces").astype(np.int64)

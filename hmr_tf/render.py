@@ -22,6 +22,8 @@ import dataclasses
 import cv2
 import numpy as np
 
+from hmr_tf import checks
+
 # A joint lies inside the body, about a limb's radius behind the surface in front of it (roughly
 # 10 cm for the hips seen from the front, an estimate), while a limb that hides it adds its own
 # thickness on top. 15 cm keeps frontal hips visible; a joint behind the torso stays hidden.
@@ -160,10 +162,9 @@ def render(vertices, faces, camera, image_size=None, *, background=None, color=_
   vertices = _check_points(vertices, "vertices")
   faces = _check_faces(faces, len(vertices))
   albedo = _check_colors(color, vertex_colors, len(vertices))
-  light = np.asarray(light_dir, np.float64)
-  if light.shape != (3,) or not np.all(np.isfinite(light)) or not np.any(light):
-    raise ValueError(f"Expected light_dir of shape [3], finite and nonzero. "
-                     f"Received: light_dir={light_dir!r}")
+  light = checks.array(light_dir, (3,), "light_dir", finite=True)
+  if not np.any(light):
+    raise checks.BadInput(f"expected light_dir to be nonzero, found {light_dir!r}")
   if not 0.0 <= ambient <= 1.0:
     raise ValueError(f"Expected ambient in [0, 1]. Received: ambient={ambient}")
 
@@ -205,9 +206,7 @@ def visible(points, depth, camera, tolerance):
     [N] bool.
   """
   points = _check_points(points, "points")
-  depth = np.asarray(depth)
-  if depth.ndim != 2:
-    raise ValueError(f"Expected depth of shape [H, W]. Received: depth.shape={depth.shape}")
+  depth = checks.array(depth, ("H", "W"), "depth", dtype=None)
   uv = camera.project(points)
   in_front = np.full(len(points), True) if camera.orthographic else points[:, 2] > camera.near
   with np.errstate(invalid="ignore"):
@@ -234,14 +233,8 @@ def draw_keypoints(image, keypoints, edges=(), color=(255, 0, 0), radius=3, thic
   Returns:
     [H, W, 3] uint8.
   """
-  image = np.asarray(image)
-  if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-    raise ValueError(f"Expected image of shape [H, W, 3] and dtype uint8. "
-                     f"Received: image.shape={image.shape}, dtype={image.dtype}")
-  keypoints = np.asarray(keypoints, np.float64)
-  if keypoints.ndim != 2 or keypoints.shape[1] not in (2, 3):
-    raise ValueError(f"Expected keypoints of shape [K, 2] or [K, 3]. "
-                     f"Received: keypoints.shape={keypoints.shape}")
+  image = _check_image(image, "image")
+  keypoints = checks.array(keypoints, ("K", (2, 3)), "keypoints")
   shown = np.all(np.isfinite(keypoints[:, :2]), axis=1)
   if keypoints.shape[1] == 3:
     shown &= keypoints[:, 2] > 0
@@ -357,23 +350,22 @@ def _shade_pixels(face_index, barycentrics, faces, normals, smooth, towards_came
 
 
 def _check_points(points, name):
-  points = np.asarray(points, np.float64)
-  if points.ndim != 2 or points.shape[1] != 3:
-    raise ValueError(f"Expected {name} of shape [N, 3]. Received: {name}.shape={points.shape}")
-  if not np.all(np.isfinite(points)):
-    raise ValueError(f"Expected {name} to be finite; it holds NaN or inf.")
-  return points
+  """[N, 3] finite float64."""
+  return checks.array(points, ("N", 3), name, finite=True)
 
 
 def _check_faces(faces, num_vertices):
-  faces = np.asarray(faces)
-  if faces.ndim != 2 or faces.shape[1] != 3 or not np.issubdtype(faces.dtype, np.integer):
-    raise ValueError(f"Expected faces of shape [F, 3] with an integer dtype. "
-                     f"Received: faces.shape={faces.shape}, dtype={faces.dtype}")
-  if faces.size and (faces.min() < 0 or faces.max() >= num_vertices):
-    raise ValueError(f"Expected faces to index vertices in [0, {num_vertices}). "
-                     f"Received: indices from {faces.min()} to {faces.max()}")
-  return faces.astype(np.int32)
+  """[F, 3] int32 indices in [0, num_vertices)."""
+  return checks.indices(faces, ("F", 3), num_vertices, "faces").astype(np.int32)
+
+
+def _check_image(image, name):
+  """[H, W, 3] uint8."""
+  image = checks.array(image, ("H", "W", 3), name, dtype=None)
+  if image.dtype != np.uint8:
+    raise checks.BadInput(f"expected {name} of shape [H, W, 3] and dtype uint8, found "
+                          f"{list(image.shape)} {image.dtype}")
+  return image
 
 
 def _check_image_size(image_size):
@@ -390,10 +382,7 @@ def _image_size_of(image_size, background):
     if image_size is None:
       raise ValueError("Expected image_size or background. Received neither.")
     return _check_image_size(image_size)
-  background = np.asarray(background)
-  if background.ndim != 3 or background.shape[2] != 3 or background.dtype != np.uint8:
-    raise ValueError(f"Expected background of shape [H, W, 3] and dtype uint8. "
-                     f"Received: background.shape={background.shape}, dtype={background.dtype}")
+  background = _check_image(background, "background")
   if image_size is not None and _check_image_size(image_size) != background.shape[:2]:
     raise ValueError(f"Expected image_size to match the background's [H, W] "
                      f"{background.shape[:2]}. Received: image_size={image_size!r}")
@@ -403,10 +392,10 @@ def _image_size_of(image_size, background):
 def _check_colors(color, vertex_colors, num_vertices):
   """[3] or [V, 3] float64 albedo in [0, 1]."""
   if vertex_colors is not None:
-    colors, name, shape = np.asarray(vertex_colors, np.float64), "vertex_colors", (num_vertices, 3)
+    colors = checks.array(vertex_colors, (num_vertices, 3), "vertex_colors")
   else:
-    colors, name, shape = np.asarray(color, np.float64), "color", (3,)
-  if colors.shape != shape or not np.all((colors >= 0) & (colors <= 1)):
-    raise ValueError(f"Expected {name} of shape {list(shape)} with values in [0, 1]. "
-                     f"Received: {name}.shape={colors.shape}")
+    colors = checks.array(color, (3,), "color")
+  if not np.all((colors >= 0) & (colors <= 1)):
+    raise checks.BadInput(f"expected {'vertex_colors' if vertex_colors is not None else 'color'}"
+                          f" values in [0, 1], found [{colors.min()}, {colors.max()}]")
   return colors

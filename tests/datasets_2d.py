@@ -165,6 +165,11 @@ def convert(name, input_dir, output_dir, splits=None, **kwargs):
                                    **kwargs)
 
 
+def bad_input(skipped):
+  """How many of a conversion's skipped items were bad input (whatever the reasons' wording)."""
+  return sum(n for reason, n in skipped.items() if reason.startswith("bad input"))
+
+
 def read_example(example):
   """A tf.train.Example (or its serialized bytes) parsed into a dict of numpy arrays."""
   if not isinstance(example, bytes):

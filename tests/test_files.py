@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hmr_tf import atomic
+from hmr_tf import checks
 from hmr_tf import mesh_io
 
 
@@ -59,8 +60,9 @@ def test_ply_round_trip(tmp_path):
 
 def test_mesh_writers_check_their_input(tmp_path):
   vertices, faces = _tetrahedron()
-  with pytest.raises(ValueError, match=r"faces index vertices outside \[0, 4\)"):
+  with pytest.raises(checks.BadInput, match=r"expected faces to index \[0, 4\), found indices "
+                                            r"from 1 to 4"):
     mesh_io.write_obj(tmp_path / "t.obj", vertices, faces + 1)
-  with pytest.raises(ValueError, match=r"vertices should have shape \[V, 3\]"):
+  with pytest.raises(checks.BadInput, match=r"expected vertices of shape \[V, 3\], found \[4, 2\]"):
     mesh_io.write_ply(tmp_path / "t.ply", vertices[:, :2], faces)
   assert not os.listdir(tmp_path)

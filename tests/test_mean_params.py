@@ -53,7 +53,7 @@ def test_real_hmr_and_spin_files_agree(shared_data):
 
 def test_bad_files_are_reported(tmp_path):
   _write_hmr_h5(tmp_path / "short.h5", np.zeros(69), np.zeros(10))
-  with pytest.raises(ValueError, match=r"short.h5: field 'pose' should have shape \[72\], found \[69\]"):
+  with pytest.raises(ValueError, match=r"short.h5: expected pose of shape \[72\], found \[69\]"):
     load_mean_params(str(tmp_path / "short.h5"))
   np.savez(tmp_path / "noshape.npz", pose=np.zeros(144))
   with pytest.raises(ValueError, match="noshape.npz: missing key 'shape'"):

@@ -127,7 +127,7 @@ def test_wrong_shape_is_reported(model, tmp_path):
            posedirs=model.posedirs[:, :, :100], J_regressor=model.J_regressor,
            weights=model.weights, kintree_table=smpl_files._kintree(model),  # pylint: disable=protected-access
            f=model.faces)
-  with pytest.raises(ValueError, match=r"field 'posedirs' should have shape \[6890, 3, 207\], "
+  with pytest.raises(ValueError, match=r"bad.npz: expected posedirs of shape \[6890, 3, 207\], "
                                        r"found \[6890, 3, 100\]"):
     load_body_model(path)
 

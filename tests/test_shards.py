@@ -69,7 +69,7 @@ def test_skip_bad_counts_bad_items_by_reason(tmp_path):
   stats = shards.write_split(str(tmp_path / "out"), "train", items, lspet.make_examples,
                              items_per_shard=4, skip_bad=True)
   assert stats.examples == 3
-  assert stats.skipped == {"bad input (FileNotFoundError)": 2, "bad input (ValueError)": 1}
+  assert stats.skipped == {"bad input (MissingFile)": 2, "bad input (BadInput)": 1}
 
 
 def test_info_json_records_counts_skips_sources_and_joint_sets(tmp_path):
@@ -124,4 +124,4 @@ def test_the_summary_gives_kept_and_skipped_by_reason(tmp_path):
   info = convert_cli.write_dataset("lspet", lspet, {"train": items}, str(tmp_path / "out"),
                                    str(tmp_path / "raw"), skip_bad=True)
   assert convert_cli.summary("lspet", "OUT", info) == (
-      "lspet: kept 2 examples in OUT (train 2), skipped 1 (bad input (FileNotFoundError): 1)")
+      "lspet: kept 2 examples in OUT (train 2), skipped 1 (bad input (MissingFile): 1)")

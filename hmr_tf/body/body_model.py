@@ -10,6 +10,8 @@ import hashlib
 
 import numpy as np
 
+from hmr_tf import checks
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class BodyModel:
@@ -38,25 +40,24 @@ class BodyModel:
   source: str = "<memory>"
 
   def __post_init__(self):
-    num_verts = _expect_shape(self, "v_template", (None, 3))[0]
-    num_joints = _expect_shape(self, "J_regressor", (None, num_verts))[0]
-    _expect_shape(self, "shapedirs", (num_verts, 3, None))
-    _expect_shape(self, "posedirs", (num_verts, 3, 9 * (num_joints - 1)))
-    _expect_shape(self, "weights", (num_verts, num_joints))
-    _expect_shape(self, "parents", (num_joints,))
-    _expect_shape(self, "faces", (None, 3))
+    num_verts = self._check("v_template", ("V", 3))[0]
+    num_joints = self._check("J_regressor", ("J", num_verts))[0]
+    self._check("shapedirs", (num_verts, 3, "S"))
+    self._check("posedirs", (num_verts, 3, 9 * (num_joints - 1)))
+    self._check("weights", (num_verts, num_joints))
+    parents = checks.array(self.parents, (num_joints,), "parents", self.source, dtype=None,
+                           integer=True)
+    checks.indices(self.faces, ("F", 3), num_verts, "faces", self.source)
     for name, regressor in self.regressors.items():
-      if np.ndim(regressor) != 2 or np.shape(regressor)[1] != num_verts:
-        raise ValueError(f"{self.source}: regressor '{name}' should have shape [K, {num_verts}], "
-                         f"found {np.shape(regressor)}")
-    parents = np.asarray(self.parents)
-    if parents[0] != -1 or np.any(parents[1:] >= np.arange(1, num_joints)) or np.any(parents[1:] < 0):
-      raise ValueError(f"{self.source}: parents should be -1 for the root and then point to an "
-                       f"earlier joint, found {parents.tolist()}")
-    faces = np.asarray(self.faces)
-    if faces.size and (faces.min() < 0 or faces.max() >= num_verts):
-      raise ValueError(f"{self.source}: faces index vertices outside [0, {num_verts}), "
-                       f"found range [{faces.min()}, {faces.max()}]")
+      checks.array(regressor, ("K", num_verts), f"regressor '{name}'", self.source, dtype=None)
+    if num_joints < 1 or parents[0] != -1 or np.any(parents[1:] >= np.arange(1, num_joints)) or (
+        np.any(parents[1:] < 0)):
+      raise checks.BadInput(f"{self.source}: parents should be -1 for the root and then point "
+                            f"to an earlier joint, found {parents.tolist()}")
+
+  def _check(self, field, shape):
+    """The field's shape, after checking it (and that it holds numbers) against `shape`."""
+    return checks.array(getattr(self, field), shape, field, self.source, dtype=None).shape
 
   @property
   def num_vertices(self) -> int:
@@ -95,12 +96,3 @@ class BodyModel:
 
 _ARRAY_FIELDS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "parents",
                  "faces")
-
-
-def _expect_shape(model, field, expected):
-  """Returns the field's shape after checking it against `expected` (None = any size)."""
-  shape = np.shape(getattr(model, field))
-  if len(shape) != len(expected) or any(e is not None and e != s for e, s in zip(expected, shape)):
-    wanted = "[" + ", ".join("?" if e is None else str(e) for e in expected) + "]"
-    raise ValueError(f"{model.source}: field '{field}' should have shape {wanted}, found {list(shape)}")
-  return shape

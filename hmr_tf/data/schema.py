@@ -26,19 +26,20 @@ Mocap examples: pose float[72], shape float[10], source bytes, schema_version in
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 import tensorflow as tf
 
+from hmr_tf import checks
 from hmr_tf import joints
+from hmr_tf import theta
 
 VERSION = 1
 REFERENCE_SIZE = 320  # reference pixels spanned by a stored crop
 PERSON_SIZE = 150  # the person's bounding-box diagonal, in reference pixels (HMR)
 NUM_KEYPOINTS = len(joints.COCOPLUS_19)  # 19
 NUM_JOINTS_3D = len(joints.LSP_14)  # 14
-NUM_POSE = 72
-NUM_SHAPE = 10
 
 
 @dataclasses.dataclass
@@ -73,41 +74,37 @@ def _bytes(value):
       value=[value.encode("utf-8") if isinstance(value, str) else value]))
 
 
-def _checked(name, value, shape):
-  """`value` as float32 of `shape`, zeros where it is None; ValueError naming the field."""
+def _checked(name, value, shape, where):
+  """`value` as finite float32 of `shape`, zeros where it is None; checks.BadInput naming
+  `where` (the example) and the field."""
   if value is None:
     return np.zeros(shape, np.float32)
-  array = np.asarray(value, np.float32)
-  if array.shape != shape:
-    raise ValueError(f"field '{name}' should have shape {list(shape)}, found {list(array.shape)}")
-  if not np.all(np.isfinite(array)):
-    raise ValueError(f"field '{name}' has non-finite values")
-  return array
+  return checks.array(value, shape, name, where, dtype=np.float32, finite=True)
 
 
 def person_example(person: PersonExample) -> tf.train.Example:
-  """Serialisable tf.train.Example for one person crop; ValueError on a malformed field."""
-  keypoints2d = _checked("keypoints2d", person.keypoints2d, (NUM_KEYPOINTS, 3))
-  if person.pose is None and person.shape is not None:
-    raise ValueError("field 'smpl/shape' is given without 'smpl/pose'")
-  if person.shape is None and person.pose is not None:
-    raise ValueError("field 'smpl/pose' is given without 'smpl/shape'")
+  """Serialisable tf.train.Example for one person crop; checks.BadInput on a malformed field."""
+  where = f"{person.dataset} {person.image_id}"
+  checked = functools.partial(_checked, where=where)
+  if (person.pose is None) != (person.shape is None):
+    raise checks.BadInput(f"{where}: fields 'smpl/pose' and 'smpl/shape' come together; "
+                          "found only one")
   features = {
       "image/encoded": _bytes(person.jpeg),
       "image/height": _ints(person.height),
       "image/width": _ints(person.width),
-      "keypoints2d": _floats(keypoints2d),
-      "keypoints3d": _floats(_checked("keypoints3d", person.keypoints3d, (NUM_JOINTS_3D, 3))),
-      "smpl/pose": _floats(_checked("smpl/pose", person.pose, (NUM_POSE,))),
-      "smpl/shape": _floats(_checked("smpl/shape", person.shape, (NUM_SHAPE,))),
+      "keypoints2d": _floats(checked("keypoints2d", person.keypoints2d, (NUM_KEYPOINTS, 3))),
+      "keypoints3d": _floats(checked("keypoints3d", person.keypoints3d, (NUM_JOINTS_3D, 3))),
+      "smpl/pose": _floats(checked("smpl/pose", person.pose, (theta.NUM_POSE,))),
+      "smpl/shape": _floats(checked("smpl/shape", person.shape, (theta.NUM_SHAPE,))),
       "has_3d": _ints(int(person.keypoints3d is not None)),
       "has_smpl": _ints(int(person.pose is not None)),
       "dataset": _bytes(person.dataset),
       "image_id": _bytes(person.image_id),
-      "crop/center": _floats(_checked("crop/center", person.center, (2,))),
+      "crop/center": _floats(checked("crop/center", person.center, (2,))),
       "crop/scale": _floats(float(person.scale)),
-      "crop/offset": _floats(_checked("crop/offset", person.offset, (2,))),
-      "camera/intrinsics": _floats(_checked("camera/intrinsics", person.intrinsics, (4,))),
+      "crop/offset": _floats(checked("crop/offset", person.offset, (2,))),
+      "camera/intrinsics": _floats(checked("camera/intrinsics", person.intrinsics, (4,))),
       "schema_version": _ints(VERSION),
   }
   return tf.train.Example(features=tf.train.Features(feature=features))
@@ -116,8 +113,8 @@ def person_example(person: PersonExample) -> tf.train.Example:
 def mocap_example(pose, shape, source) -> tf.train.Example:
   """tf.train.Example for one mocap sample: SMPL pose [72] and shape [10]."""
   return tf.train.Example(features=tf.train.Features(feature={
-      "pose": _floats(_checked("pose", pose, (NUM_POSE,))),
-      "shape": _floats(_checked("shape", shape, (NUM_SHAPE,))),
+      "pose": _floats(_checked("pose", pose, (theta.NUM_POSE,), source)),
+      "shape": _floats(_checked("shape", shape, (theta.NUM_SHAPE,), source)),
       "source": _bytes(source),
       "schema_version": _ints(VERSION),
   }))
@@ -129,8 +126,8 @@ PERSON_FEATURES = {
     "image/width": tf.io.FixedLenFeature([], tf.int64),
     "keypoints2d": tf.io.FixedLenFeature([NUM_KEYPOINTS * 3], tf.float32),
     "keypoints3d": tf.io.FixedLenFeature([NUM_JOINTS_3D * 3], tf.float32),
-    "smpl/pose": tf.io.FixedLenFeature([NUM_POSE], tf.float32),
-    "smpl/shape": tf.io.FixedLenFeature([NUM_SHAPE], tf.float32),
+    "smpl/pose": tf.io.FixedLenFeature([theta.NUM_POSE], tf.float32),
+    "smpl/shape": tf.io.FixedLenFeature([theta.NUM_SHAPE], tf.float32),
     "has_3d": tf.io.FixedLenFeature([], tf.int64),
     "has_smpl": tf.io.FixedLenFeature([], tf.int64),
     "dataset": tf.io.FixedLenFeature([], tf.string),
@@ -143,8 +140,8 @@ PERSON_FEATURES = {
 }
 
 MOCAP_FEATURES = {
-    "pose": tf.io.FixedLenFeature([NUM_POSE], tf.float32),
-    "shape": tf.io.FixedLenFeature([NUM_SHAPE], tf.float32),
+    "pose": tf.io.FixedLenFeature([theta.NUM_POSE], tf.float32),
+    "shape": tf.io.FixedLenFeature([theta.NUM_SHAPE], tf.float32),
     "source": tf.io.FixedLenFeature([], tf.string),
     "schema_version": tf.io.FixedLenFeature([], tf.int64),
 }

@@ -6,13 +6,25 @@ line of channel values per frame. Rotation channels are Euler angles in degrees,
 the order listed ("Zrotation Yrotation Xrotation" is R = Rz · Ry · Rx). A joint's global
 rotation is its parent's times its own, so every global rotation is the identity in the rest
 pose that the offsets describe. End Sites become channel-less joints named "<parent>/end".
+
+What a file declares is checked before it is read: the HIERARCHY may span MAX_HEADER_BYTES and
+nest MAX_DEPTH joints deep, and the frame count times the channel count must fit in the bytes
+the file has (each value takes at least two characters) and in checks.MAX_ARRAY_BYTES. Errors
+are hmr_tf.checks.BadInput naming the file and the block.
 """
 
 import dataclasses
+import os
+import warnings
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hmr_tf import checks
+
+MAX_HEADER_BYTES = 1 << 20  # a CMU HIERARCHY is ~10 KB
+MAX_DEPTH = 256  # joints nested in joints; a CMU skeleton is 10 deep
+_MAX_CHARS_PER_VALUE = 64  # motion text allowed per declared value, separators included
 _POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 _ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
 
@@ -49,25 +61,28 @@ class _Tokens:
 
   def next(self, what):
     if self.position >= len(self.words):
-      raise ValueError(f"{self.path}: file ends where {what} was expected")
+      raise checks.BadInput(f"{self.path}: file ends where {what} was expected")
     self.position += 1
     return self.words[self.position - 1]
 
   def expect(self, word):
     found = self.next(f"'{word}'")
     if found != word:
-      raise ValueError(f"{self.path}: expected '{word}', found '{found}' (word {self.position})")
+      raise checks.BadInput(f"{self.path}: expected '{word}', found '{found}' "
+                            f"(word {self.position})")
 
   def number(self, what, kind=float):
     word = self.next(what)
     try:
       return kind(word)
-    except ValueError as error:
-      raise ValueError(f"{self.path}: {what} should be a number, found '{word}'") from error
+    except ValueError:
+      raise checks.BadInput(f"{self.path}: {what} should be a number, found '{word}'") from None
 
 
-def _read_joint(tokens, name, parent, joints):
+def _read_joint(tokens, name, parent, joints, depth=0):
   """Reads one joint's block (after its name) into `joints`, recursively."""
+  if depth > MAX_DEPTH:
+    raise checks.BadInput(f"{tokens.path}: HIERARCHY nests joints more than {MAX_DEPTH} deep")
   index = len(joints)
   tokens.expect("{")
   tokens.expect("OFFSET")
@@ -79,50 +94,89 @@ def _read_joint(tokens, name, parent, joints):
     channels = tuple(tokens.next(f"a channel of joint '{name}'") for _ in range(count))
     unknown = set(channels) - set(_POSITION_CHANNELS + _ROTATION_CHANNELS)
     if unknown:
-      raise ValueError(f"{tokens.path}: joint '{name}' has unknown CHANNELS {sorted(unknown)}")
+      raise checks.BadInput(f"{tokens.path}: joint '{name}' has unknown CHANNELS "
+                            f"{sorted(unknown)}")
   joints.append((name, parent, offset, channels))
   while True:
     word = tokens.next(f"the end of joint '{name}'")
     if word == "}":
       return
     if word == "JOINT":
-      _read_joint(tokens, tokens.next("a joint name"), index, joints)
+      _read_joint(tokens, tokens.next("a joint name"), index, joints, depth + 1)
     elif word == "End" and not name.endswith("/end"):
       tokens.expect("Site")
-      _read_joint(tokens, name + "/end", index, joints)
+      _read_joint(tokens, name + "/end", index, joints, depth + 1)
     else:
-      raise ValueError(f"{tokens.path}: unexpected '{word}' in joint '{name}'")
+      raise checks.BadInput(f"{tokens.path}: unexpected '{word}' in joint '{name}'")
 
 
 def _read_header(path, with_motion):
-  """(Skeleton, frame count, frame time, the motion's words, empty unless with_motion)."""
-  lines = []
+  """(Skeleton, frame count, frame time, the motion's values [F, C] or None)."""
+  lines, size = [], 0
   with open(path, encoding="utf-8", errors="replace") as f:
     # Listing a large collection reads only the headers, not the motion that follows them.
     while not lines or lines[-1].split()[:2] != ["Frame", "Time:"]:
-      line = f.readline()
+      line = f.readline(MAX_HEADER_BYTES + 1 - size)
       if not line:
         break
       lines.append(line)
+      size += len(line)
+      if size > MAX_HEADER_BYTES:
+        raise checks.BadInput(f"{path}: no 'Frame Time:' line in the first "
+                              f"{MAX_HEADER_BYTES} bytes: not a BVH header")
     tokens = _Tokens("".join(lines).split(), path)
-    motion = f.read().split() if with_motion else []
+    skeleton, num_frames, frame_time = _parse_header(tokens, path)
+    num_channels = sum(len(c) for c in skeleton.channels)
+    num_values = num_frames * num_channels
+    motion = f"MOTION of {num_frames} frames × {num_channels} channels = {num_values} values"
+    # Declared sizes are checked before the motion is read, let alone allocated.
+    if num_values > os.path.getsize(path) // 2 + 1:
+      raise checks.BadInput(f"{path}: {motion} cannot fit in the file's "
+                            f"{os.path.getsize(path)} bytes")
+    checks.declared_size(num_values * 8, motion, path)
+    values = None
+    if with_motion:
+      text = " ".join(tokens.words[tokens.position:]) + " " + f.read(
+          _MAX_CHARS_PER_VALUE * num_values + 1)
+      values = _numbers(text)
+      more = f.read(1)
+      if more or values is None or values.size != num_values:
+        found = ("more text" if more else "a word that is not a number" if values is None
+                 else f"{values.size} values")
+        raise checks.BadInput(f"{path}: {motion} expected, found {found}")
+  return skeleton, num_frames, frame_time, values
+
+
+def _parse_header(tokens, path):
+  """(Skeleton, frame count, frame time) from the words of a header."""
   tokens.expect("HIERARCHY")
   tokens.expect("ROOT")
   joints = []
   _read_joint(tokens, tokens.next("the root joint's name"), -1, joints)
   names, parents, offsets, channels = zip(*joints)
   if len(set(names)) != len(names):
-    raise ValueError(f"{path}: HIERARCHY repeats a joint name")
+    raise checks.BadInput(f"{path}: HIERARCHY repeats a joint name")
   tokens.expect("MOTION")
   tokens.expect("Frames:")
   num_frames = tokens.number("'Frames:'", int)
   tokens.expect("Frame")
   tokens.expect("Time:")
   frame_time = tokens.number("'Frame Time:'")
-  if num_frames < 0 or not frame_time > 0:
-    raise ValueError(f"{path}: MOTION has {num_frames} frames of {frame_time} s")
-  skeleton = Skeleton(names, parents, np.array(offsets, np.float64), channels)
-  return skeleton, num_frames, frame_time, tokens.words[tokens.position:] + motion
+  if num_frames < 0 or not 0 < frame_time < np.inf:
+    raise checks.BadInput(f"{path}: MOTION has {num_frames} frames of {frame_time} s")
+  return Skeleton(names, parents, np.array(offsets, np.float64), channels), num_frames, frame_time
+
+
+def _numbers(text):
+  """float64 values of whitespace-separated text, or None if a word is not a number."""
+  if not text.strip():  # np.fromstring reads blank text as [-1]
+    return np.zeros(0)
+  with warnings.catch_warnings():  # numpy < 2.3 warns, and stops, at a word that is no number
+    warnings.simplefilter("error", DeprecationWarning)
+    try:
+      return np.fromstring(text, np.float64, sep=" ")
+    except (ValueError, DeprecationWarning):
+      return None
 
 
 def read_header(path):
@@ -132,17 +186,10 @@ def read_header(path):
 
 
 def read(path) -> Motion:
-  """The whole file; ValueError naming the file and the block that is malformed."""
-  skeleton, num_frames, frame_time, words = _read_header(path, with_motion=True)
+  """The whole file; BadInput naming the file and the block that is malformed."""
+  skeleton, num_frames, frame_time, values = _read_header(path, with_motion=True)
   num_channels = sum(len(c) for c in skeleton.channels)
-  if len(words) != num_frames * num_channels:
-    raise ValueError(f"{path}: MOTION should hold {num_frames} frames × {num_channels} channels "
-                     f"= {num_frames * num_channels} values, found {len(words)}")
-  try:
-    values = np.array(words, np.float64).reshape(num_frames, num_channels)
-  except ValueError as error:
-    raise ValueError(f"{path}: MOTION holds a value that is not a number ({error})") from error
-  return Motion(skeleton, frame_time, values)
+  return Motion(skeleton, frame_time, values.reshape(num_frames, num_channels))
 
 
 def rest_positions(skeleton) -> np.ndarray:

@@ -23,6 +23,7 @@ hand rotations either). The BVH files are y-up like SMPL; the root keeps the fil
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.datasets import bvh
 
@@ -72,15 +73,15 @@ _BODY_JOINTS = joints.SMPL_24.names[:22]  # all but SMPL's two hand joints
 
 
 def naming(skeleton, path) -> dict:
-  """The NAMINGS entry whose joints the skeleton has; ValueError naming what is missing."""
+  """The NAMINGS entry whose joints the skeleton has; BadInput naming what is missing."""
   missing = {name: sorted(set(mapping.values()) - set(skeleton.names))
              for name, mapping in NAMINGS.items()}
   for name, lacking in missing.items():
     if not lacking:
       return NAMINGS[name]
   closest = min(missing, key=lambda n: len(missing[n]))
-  raise ValueError(f"{path}: HIERARCHY is not a CMU skeleton known here; the closest, the "
-                   f"{closest} naming, needs joints {missing[closest]}")
+  raise checks.BadInput(f"{path}: HIERARCHY is not a CMU skeleton known here; the closest, the "
+                        f"{closest} naming, needs joints {missing[closest]}")
 
 
 def _smallest_rotation(source, target) -> np.ndarray:

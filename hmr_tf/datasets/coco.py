@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.data.shards import SkipExample
 from hmr_tf.datasets import keypoints2d
@@ -44,27 +45,23 @@ class Item:
   annotation: dict
   source: str  # file and annotation id, for error messages
 
-  def field(self, name, shape):
-    try:
-      value = np.asarray(self.annotation[name], np.float64)
-    except (KeyError, TypeError, ValueError) as error:
-      raise ValueError(f"{self.source}: field '{name}' is missing or not numeric") from error
-    if value.size != np.prod(shape):
-      raise ValueError(f"{self.source}: field '{name}' should have {np.prod(shape)} numbers, "
-                       f"found {value.size}")
-    return value.reshape(shape)
+  def field(self, name, size):
+    """The flat list `name` of `size` numbers."""
+    if name not in self.annotation:
+      raise checks.BadInput(f"{self.source}: field '{name}' is missing")
+    return checks.array(self.annotation[name], (size,), name, self.source)
 
 
 def make_examples(item):
   if item.annotation.get("iscrowd"):
     raise SkipExample("crowd annotation")
-  keypoints = item.field("keypoints", (len(SOURCE_JOINTS), 3))
+  keypoints = item.field("keypoints", len(SOURCE_JOINTS) * 3).reshape(-1, 3)
   visibility = keypoints[:, 2]
   if not np.any(visibility > 0):
     raise SkipExample("no keypoints labelled")
   if np.sum(visibility == _VISIBLE) < MIN_VISIBLE:
     raise SkipExample(f"fewer than {MIN_VISIBLE} visible keypoints")
-  if np.max(item.field("bbox", (4,))[2:]) <= MIN_SIZE:
+  if np.max(item.field("bbox", 4)[2:]) <= MIN_SIZE:
     raise SkipExample(f"bounding box {MIN_SIZE:g} px or smaller")
   if not np.any(visibility[_BEYOND_FACE_AND_SHOULDERS] > 0):
     raise SkipExample("only face and shoulders labelled")
@@ -83,22 +80,26 @@ def list_items(input_dir, split):
   data = raw_files.load_json(path)
   for field in ("images", "annotations"):
     if not isinstance(data, dict) or not isinstance(data.get(field), list):
-      raise ValueError(f"{path}: field '{field}' is missing or not a list")
-  try:
-    file_names = {image["id"]: image["file_name"] for image in data["images"]}
-  except (KeyError, TypeError) as error:
-    raise ValueError(f"{path}: an entry of 'images' lacks field 'id' or 'file_name'") from error
+      raise checks.BadInput(f"{path}: field '{field}' is missing or not a list")
+  file_names = {}
+  for i, image in enumerate(data["images"]):
+    if not (isinstance(image, dict) and isinstance(image.get("id"), int)
+            and isinstance(image.get("file_name"), str)):
+      raise checks.BadInput(f"{path}: entry {i} of 'images' lacks an int 'id' or a str "
+                            "'file_name'")
+    file_names[image["id"]] = image["file_name"]
   items = []
   for annotation in data["annotations"]:
     if not isinstance(annotation, dict):
-      raise ValueError(f"{path}: an entry of 'annotations' is not an object")
+      raise checks.BadInput(f"{path}: an entry of 'annotations' is not an object")
     if annotation.get("category_id", _PERSON) != _PERSON:
       continue
     source = f"{path}: annotation id {annotation.get('id')}"
-    if annotation.get("image_id") not in file_names:
-      raise ValueError(f"{source}: field 'image_id' ({annotation.get('image_id')}) names no "
-                       "entry of 'images'")
+    image_id = annotation.get("image_id")
+    if not isinstance(image_id, int) or image_id not in file_names:
+      raise checks.BadInput(f"{source}: field 'image_id' ({image_id}) names no entry of "
+                            "'images'")
     # The segmentation (most of the file) is not needed; workers get the rest.
     fields = {k: annotation[k] for k in ("keypoints", "bbox", "iscrowd") if k in annotation}
-    items.append(Item(os.path.join(images, file_names[annotation["image_id"]]), fields, source))
+    items.append(Item(os.path.join(images, file_names[image_id]), fields, source))
   return items

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.datasets import person_item
 
@@ -22,13 +23,10 @@ def example(dataset, image_path, keypoints, joint_set, source):
   Returns:
     tf.train.Example; SkipExample if no labelled point lies in the crop.
   """
-  keypoints = np.asarray(keypoints, np.float64)
-  if keypoints.shape != (len(joint_set), 3):
-    raise ValueError(f"{source}: keypoints should have shape [{len(joint_set)}, 3], found "
-                     f"{list(keypoints.shape)}")
+  keypoints = checks.array(keypoints, (len(joint_set), 3), "keypoints", source)
   labelled = keypoints[:, 2] > 0
   if not np.all(np.isfinite(keypoints[labelled, :2])):
-    raise ValueError(f"{source}: labelled keypoints have non-finite coordinates")
+    raise checks.BadInput(f"{source}: labelled keypoints have non-finite coordinates")
   cocoplus = joints.convert(keypoints, joint_set, joints.COCOPLUS_19)
   cocoplus[:, 2] = cocoplus[:, 2] > 0
   person = person_item.Person(image_path, os.path.basename(image_path), cocoplus)

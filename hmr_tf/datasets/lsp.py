@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.datasets import keypoints2d
 from hmr_tf.datasets import raw_files
@@ -46,18 +47,13 @@ def read_joints(input_dir, layout, visible_flag):
     the path of joints.mat, and [N, 14, 3] (x, y, visible) with visible 1 or 0.
   """
   path = os.path.join(input_dir, "joints.mat")
-  array = raw_files.load_mat(path, ("joints",))["joints"]
-  sizes = {"c": 3, "j": len(SOURCE_JOINTS), "i": None}
-  if (array.ndim != 3 or not np.issubdtype(array.dtype, np.number)
-      or any(sizes[axis] not in (None, n) for axis, n in zip(layout, array.shape))):
-    expected = "×".join(str(sizes[axis] or "N") for axis in layout)
-    raise ValueError(f"{path}: field 'joints' should be a numeric {expected} array "
-                     f"(axes: {layout}, c coordinate, j joint, i image), found "
-                     f"{'×'.join(map(str, array.shape))} {array.dtype}")
-  keypoints = np.einsum(f"{layout}->ijc", array).astype(np.float64)
+  sizes = {"c": 3, "j": len(SOURCE_JOINTS), "i": "N"}  # coordinate, joint, image
+  array = checks.array(raw_files.load_mat(path, ("joints",))["joints"],
+                       tuple(sizes[axis] for axis in layout), "joints", path)
+  keypoints = np.einsum(f"{layout}->ijc", array)
   flags = keypoints[..., 2]
   if not np.all((flags == 0) | (flags == 1)):
-    raise ValueError(f"{path}: field 'joints' should hold 0/1 visibility flags in row 3")
+    raise checks.BadInput(f"{path}: field 'joints' should hold 0/1 visibility flags in row 3")
   keypoints[..., 2] = flags == visible_flag
   return path, keypoints
 

@@ -28,15 +28,17 @@ the poses beside a broken one are suspect).
 import dataclasses
 import functools
 import os
-import zipfile
 
 from google.protobuf import message
 import numpy as np
 from scipy.spatial.transform import Rotation
 import tensorflow as tf
 
+from hmr_tf import array_files
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf import safe_pickle
+from hmr_tf import theta
 from hmr_tf.data import schema
 from hmr_tf.data import shards
 from hmr_tf.datasets import bvh
@@ -49,6 +51,8 @@ TARGET_FPS = 30  # AMASS and BVH frames kept per second
 CHUNK = 10  # poses per item: 1000 items per shard gives HMR's 10 000 poses per file
 
 _BODY_POSE = 66  # root + 21 body joints, the start of SMPL-H and SMPL-X poses
+_SMPLH_POSE, _SMPLX_POSE = 156, 165  # AMASS's pose widths
+_FRAME_RATE_KEYS = ("mocap_framerate", "mocap_frame_rate")  # AMASS's two spellings
 _Z_UP_TO_Y_UP = Rotation.from_euler("x", -90, degrees=True)
 
 
@@ -77,112 +81,87 @@ class _Poses:
 # ---------------------------------------------------------------- reading each kind of file
 
 
-def _npz_shape(path, key):
-  """Shape of array `key` in an .npz, read from its header without loading the data."""
-  with zipfile.ZipFile(path) as archive, archive.open(key + ".npy") as f:
-    version = np.lib.format.read_magic(f)
-    header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-              else np.lib.format.read_array_header_2_0)
-    return header(f)[0]
-
-
-def _npz_keys(path):
-  try:
-    with np.load(path) as data:
-      return set(data.files)
-  except (OSError, ValueError, zipfile.BadZipFile) as error:
-    raise ValueError(f"{path}: not a readable .npz file ({error})") from error
-
-
 def _array(data, path, key, width=None):
-  """data[key] as a float64 array, [N, width] when width is given; ValueError naming it."""
+  """data[key] as a float64 array, [N, width] when width is given; BadInput naming it."""
   if key not in data:
-    raise ValueError(f"{path}: no field '{key}' (found: {', '.join(sorted(map(str, data)))})")
-  try:
-    array = np.asarray(data[key], np.float64)
-  except (TypeError, ValueError) as error:
-    raise ValueError(f"{path}: field '{key}' is not numeric ({error})") from error
-  if width is not None and (array.ndim != 2 or array.shape[1] != width):
-    raise ValueError(f"{path}: field '{key}' should be [N, {width}], found {list(array.shape)}")
-  return array
+    raise checks.BadInput(f"{path}: no field '{key}' (found: {', '.join(sorted(map(str, data)))})")
+  return checks.array(data[key], None if width is None else ("N", width), key, path)
 
 
-def _first_key(data, path, keys):
+def _first_key(data, path, keys, names=None):
   for key in keys:
     if key in data:
       return key
-  raise ValueError(f"{path}: no field {' or '.join(repr(k) for k in keys)} "
-                   f"(found: {', '.join(sorted(map(str, data)))})")
+  raise checks.BadInput(f"{path}: no field {' or '.join(repr(k) for k in keys)} "
+                        f"(found: {', '.join(sorted(map(str, names or data)))})")
 
 
 def _shapes(data, path, key, count):
   """[count, 10] from a [S] or [count, S] field with S >= 10 (its first 10 coefficients)."""
   betas = _array(data, path, key)
-  if betas.ndim not in (1, 2) or betas.shape[-1] < schema.NUM_SHAPE or (
+  if betas.ndim not in (1, 2) or betas.shape[-1] < theta.NUM_SHAPE or (
       betas.ndim == 2 and len(betas) != count):
-    raise ValueError(f"{path}: field '{key}' should be [S] or [{count}, S] with S >= "
-                     f"{schema.NUM_SHAPE}, found {list(betas.shape)}")
-  return np.broadcast_to(betas[..., :schema.NUM_SHAPE], (count, schema.NUM_SHAPE))
+    raise checks.BadInput(f"{path}: expected {key} of shape [S] or [{count}, S] with S >= "
+                          f"{theta.NUM_SHAPE}, found {list(betas.shape)}")
+  return np.broadcast_to(betas[..., :theta.NUM_SHAPE], (count, theta.NUM_SHAPE))
 
 
 def _step(fps, path):
-  if not fps > 0:
-    raise ValueError(f"{path}: frame rate should be positive, found {fps}")
+  if not fps > 0 or not np.isfinite(fps):
+    raise checks.BadInput(f"{path}: frame rate should be positive, found {fps}")
   return max(1, round(fps / TARGET_FPS))
 
 
-def _amass_step(data, path):
-  return _step(float(_array(data, path, _first_key(
-      data, path, ("mocap_framerate", "mocap_frame_rate")))), path)
+def _amass_step(data, path, names=None):
+  """The frame step of an AMASS file; `names` lists the file's keys where `data` holds only
+  some."""
+  key = _first_key(data, path, _FRAME_RATE_KEYS, names)
+  rate = checks.array(data[key], None, key, path)
+  if rate.size != 1:
+    raise checks.BadInput(f"{path}: expected {key} to be one number, found {list(rate.shape)}")
+  return _step(float(rate.reshape(-1)[0]), path)
 
 
 def _read_amass(path):
   """(pose [M, 72] z-up, shape [M, 10], frame [M]) at TARGET_FPS."""
-  with np.load(path) as data:
-    poses = _array(data, path, "poses")
-    if poses.ndim != 2 or poses.shape[1] not in (schema.NUM_POSE, 156, 165):
-      raise ValueError(f"{path}: field 'poses' should be [N, 156] (SMPL-H), [N, 165] (SMPL-X) "
-                       f"or [N, 72] (SMPL), found {list(poses.shape)}")
-    frame = np.arange(0, len(poses), _amass_step(data, path))
-    shape = _shapes(data, path, "betas", len(frame))
+  data = array_files.load_npz(path)
+  poses = _array(data, path, "poses", (theta.NUM_POSE, _SMPLH_POSE, _SMPLX_POSE))
+  frame = np.arange(0, len(poses), _amass_step(data, path))
+  shape = _shapes(data, path, "betas", len(frame))
   pose = poses[frame]
-  if pose.shape[1] != schema.NUM_POSE:
+  if pose.shape[1] != theta.NUM_POSE:
     pose = np.concatenate([pose[:, :_BODY_POSE], np.zeros((len(pose), 6))], axis=1)
   return pose, shape, frame
 
 
 def _read_mosh(data, path, pose_keys, shape_keys):
-  pose = _array(data, path, _first_key(data, path, pose_keys), schema.NUM_POSE)
+  pose = _array(data, path, _first_key(data, path, pose_keys), theta.NUM_POSE)
   shape = _shapes(data, path, _first_key(data, path, shape_keys), len(pose))
   return pose, shape, np.arange(len(pose))
 
 
 def _load_pkl(path):
-  with open(path, "rb") as f:
-    try:
-      data = safe_pickle.load(f, path)
-    except Exception as error:  # a corrupt pickle can raise almost anything (pickle's docs)
-      raise ValueError(f"{path}: not a readable pickle ({error})") from error
+  data = safe_pickle.load(path)
   if not isinstance(data, dict):
-    raise ValueError(f"{path}: should hold a dict, found {type(data).__name__}")
+    raise checks.BadInput(f"{path}: should hold a dict, found {type(data).__name__}")
   return data
 
 
 def _records(path):
   """{"pose": [N, 72], "shape": [N, 10]} from an HMR-style mocap .tfrecord."""
-  sizes = {"pose": schema.NUM_POSE, "shape": schema.NUM_SHAPE}
+  sizes = {"pose": theta.NUM_POSE, "shape": theta.NUM_SHAPE}
   columns = {key: [] for key in sizes}
   try:
     for i, record in enumerate(tf.data.TFRecordDataset(path).as_numpy_iterator()):
       features = tf.train.Example.FromString(record).features.feature
       for key, size in sizes.items():
         if key not in features or len(features[key].float_list.value) != size:
-          raise ValueError(f"{path}: record {i} should have a float feature '{key}' of {size} "
+          raise checks.BadInput(f"{path}: record {i} should have a float feature '{key}' of {size} "
                            f"values (found features: {', '.join(sorted(features))})")
         columns[key].append(features[key].float_list.value)
   except (tf.errors.OpError, message.DecodeError) as error:
-    raise ValueError(f"{path}: not a readable TFRecord file of tf.train.Examples "
-                     f"({error})") from error
+    raise checks.BadInput(f"{path}: not a readable TFRecord file of tf.train.Examples "
+                          f"({error})") from error
   return {key: np.array(columns[key], np.float64).reshape(-1, size) for key, size in sizes.items()}
 
 
@@ -192,12 +171,11 @@ def _read_bvh(path):
   step = _step(1 / motion.frame_time, path)
   motion = dataclasses.replace(motion, values=motion.values[::step])
   pose = cmu_bvh.smpl_poses(motion, path)
-  return pose, np.zeros((len(pose), schema.NUM_SHAPE)), np.arange(0, len(pose) * step, step)
+  return pose, np.zeros((len(pose), theta.NUM_SHAPE)), np.arange(0, len(pose) * step, step)
 
 
 def _read_mosh_npz(path):
-  with np.load(path) as data:
-    return _read_mosh(data, path, ("pose",), ("shape",))
+  return _read_mosh(array_files.load_npz(path), path, ("pose",), ("shape",))
 
 
 _PKL_FIELDS = (("poses", "pose"), ("betas", "shape"))  # the pose and the shape, either name
@@ -238,9 +216,10 @@ def _converted(path, kind) -> _Poses:
 
 
 def _npz_rows(path, key):
-  shape = _npz_shape(path, key)
+  """Rows of array `key` of an .npz, from its header alone."""
+  shape, _ = array_files.npz_header(path, key)
   if len(shape) != 2:
-    raise ValueError(f"{path}: field '{key}' should be [N, C], found {list(shape)}")
+    raise checks.BadInput(f"{path}: expected {key} of shape [N, C], found {list(shape)}")
   return shape[0]
 
 
@@ -253,10 +232,9 @@ def _describe(path):
     cmu_bvh.naming(skeleton, path)  # an unknown skeleton fails here, before any conversion
     return "bvh", len(range(0, num_frames, _step(1 / frame_time, path))), ""
   if extension == ".npz":
-    keys = _npz_keys(path)
+    keys = array_files.npz_keys(path)
     if "poses" in keys:
-      with np.load(path) as data:
-        step = _amass_step(data, path)
+      step = _amass_step(array_files.load_npz(path, keys=_FRAME_RATE_KEYS), path, keys)
       return "amass", len(range(0, _npz_rows(path, "poses"), step)), ""
     if "pose" in keys:
       return "mosh_npz", _npz_rows(path, "pose"), ""
@@ -273,8 +251,8 @@ def _describe(path):
       # Counted without parsing; make_examples checks each record.
       count = int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
     except (tf.errors.OpError, message.DecodeError) as error:
-      raise ValueError(f"{path}: not a readable TFRecord file of tf.train.Examples "
-                       f"({error})") from error
+      raise checks.BadInput(f"{path}: not a readable TFRecord file of tf.train.Examples "
+                            f"({error})") from error
     if count and not {"pose", "shape"} <= features:
       return "", 0, "tfrecord without 'pose' and 'shape' features (not mocap records)"
     return "records", count, ""

@@ -28,6 +28,7 @@ import os
 
 import numpy as np
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.datasets import person_item
 from hmr_tf.datasets import raw_files
@@ -54,27 +55,29 @@ def read_calibration(path):
   if not os.path.isfile(path):
     raise FileNotFoundError(f"camera calibration file not found: {path}")
   cameras, name = {}, None
-  with open(path, encoding="utf-8") as f:
-    for line in f:
+  with open(path, encoding="utf-8", errors="replace") as f:
+    for number, line in enumerate(f, 1):
       tokens = line.split()
-      if tokens[:1] == ["name"]:
-        name = int(tokens[1])
-      elif tokens[:1] == ["intrinsic"]:
-        if name is None or len(tokens) != 17:
-          raise ValueError(f"{path}: field 'intrinsic' should follow a 'name' line and hold 16 "
-                           f"numbers; found {len(tokens) - 1} (camera {name})")
-        k = np.array(tokens[1:], np.float64).reshape(4, 4)
-        cameras[name] = (k[0, 0], k[1, 1], k[0, 2], k[1, 2])
+      if tokens[:1] == ["intrinsic"] and (name is None or len(tokens) != 17):
+        raise checks.BadInput(f"{path}: field 'intrinsic' should follow a 'name' line and hold "
+                              f"16 numbers; found {len(tokens) - 1} (camera {name})")
+      try:
+        if tokens[:1] == ["name"]:
+          name = int(tokens[1])
+        elif tokens[:1] == ["intrinsic"]:
+          k = np.array([float(t) for t in tokens[1:]]).reshape(4, 4)
+          cameras[name] = (k[0, 0], k[1, 1], k[0, 2], k[1, 2])
+      except (IndexError, ValueError):
+        raise checks.BadInput(f"{path}: line {number}: expected '{tokens[0]}' and numbers, "
+                              f"found {line.strip()!r}") from None
   return cameras
 
 
 def _joints(cell, path, field, frames, dims):
   """One camera's cell of annot2/annot3 as [frames, 28, dims]."""
-  array = np.asarray(cell, np.float64)
-  if array.shape != (frames, 28 * dims):
-    raise ValueError(f"{path}: field '{field}' should hold [{frames}, {28 * dims}] per camera, "
-                     f"found {list(array.shape)}")
-  return array.reshape(frames, 28, dims)
+  num_joints = len(joints.MPI_INF_3DHP_28)
+  return checks.array(cell, (frames, num_joints * dims), f"{field} (a camera's cell)",
+                      path).reshape(frames, num_joints, dims)
 
 
 def moving_frames(points3d):
@@ -103,17 +106,19 @@ def _train_sequence(root, subject, sequence):
   mat = raw_files.load_mat(path, ("annot2", "annot3", "frames", "cameras"))
   calibration_path = os.path.join(folder, "camera.calibration")
   calibration = read_calibration(calibration_path)
-  frames = np.ravel(mat["frames"]).astype(int)
-  cameras = list(np.ravel(mat["cameras"]).astype(int))
+  frames = checks.array(np.ravel(mat["frames"]), ("F",), "frames", path).astype(int)
+  cameras = list(checks.array(np.ravel(mat["cameras"]), ("C",), "cameras", path).astype(int))
   for field in ("annot2", "annot3"):
     if mat[field].dtype != object or mat[field].size != len(cameras):
-      raise ValueError(f"{path}: field '{field}' should be a cell per camera ({len(cameras)})")
+      raise checks.BadInput(f"{path}: field '{field}' should be a cell per camera "
+                            f"({len(cameras)})")
   items = []
   for camera in CAMERAS:
     if camera not in cameras:
-      raise ValueError(f"{path}: field 'cameras' lacks camera {camera}")
+      raise checks.BadInput(f"{path}: field 'cameras' lacks camera {camera}")
     if camera not in calibration:
-      raise ValueError(f"{calibration_path}: no 'name {camera}' block with an 'intrinsic' line")
+      raise checks.BadInput(f"{calibration_path}: no 'name {camera}' block with an 'intrinsic' "
+                            "line")
     cell = cameras.index(camera)
     points2d = _joints(np.ravel(mat["annot2"])[cell], path, "annot2", len(frames), 2)
     points3d = _joints(np.ravel(mat["annot3"])[cell], path, "annot3", len(frames), 3)
@@ -143,13 +148,11 @@ def _test_sequence(root, number):
   folder = os.path.join(root, f"TS{number}")
   path = os.path.join(folder, "annot_data.mat")
   mat = raw_files.load_mat(path, ("annot2", "annot3", "valid_frame"))
-  valid = np.ravel(mat["valid_frame"]) > 0
+  valid = checks.array(np.ravel(mat["valid_frame"]), ("F",), "valid_frame", path) > 0
   points = {}
   for field, dims in (("annot2", 2), ("annot3", 3)):
-    array = np.asarray(mat[field], np.float64)
-    if array.ndim != 4 or array.shape[:3] != (dims, 17, 1) or array.shape[3] != len(valid):
-      raise ValueError(f"{path}: field '{field}' should have shape [{dims}, 17, 1, {len(valid)}]"
-                       f", found {list(array.shape)}")
+    array = checks.array(mat[field], (dims, len(joints.MPI_INF_3DHP_17), 1, len(valid)), field,
+                         path)
     points[field] = array[:, :, 0].transpose(2, 1, 0)  # [frames, 17, dims]
   intrinsics = None
   if valid.any():

@@ -19,6 +19,7 @@ import os
 import numpy as np
 from scipy.io.matlab import mat_struct
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.data.shards import SkipExample
 from hmr_tf.datasets import keypoints2d
@@ -50,10 +51,10 @@ class MatPerson:
       try:
         joint, x, y = int(point.id), float(point.x), float(point.y)
       except (AttributeError, TypeError, ValueError) as error:
-        raise ValueError(f"{self.source}.annopoints.point: field id, x or y is missing or "
-                         f"not a number ({error})") from error
+        raise checks.BadInput(f"{self.source}.annopoints.point: field id, x or y is missing "
+                              f"or not a number ({error})") from None
       if not 0 <= joint < len(SOURCE_JOINTS):
-        raise ValueError(f"{self.source}.annopoints.point: field id is {joint}, not 0-15")
+        raise checks.BadInput(f"{self.source}.annopoints.point: field id is {joint}, not 0-15")
       keypoints[joint] = x, y, 1.0
     return keypoints
 
@@ -72,14 +73,9 @@ class JsonPerson:
     return np.concatenate([xy, labelled[:, None]], axis=1)
 
   def _field(self, name, shape):
-    try:
-      value = np.asarray(self.entry[name], np.float64)
-    except (KeyError, TypeError, ValueError) as error:
-      raise ValueError(f"{self.source}: field '{name}' is missing or not numeric") from error
-    if value.shape != shape:
-      raise ValueError(f"{self.source}: field '{name}' should have shape {list(shape)}, found "
-                       f"{list(value.shape)}")
-    return value
+    if name not in self.entry:
+      raise checks.BadInput(f"{self.source}: field '{name}' is missing")
+    return checks.array(self.entry[name], shape, name, self.source)
 
 
 def _mat_items(path, images):
@@ -87,11 +83,12 @@ def _mat_items(path, images):
   fields = []
   for name in ("annolist", "img_train", "single_person"):
     if not hasattr(release, name):
-      raise ValueError(f"{path}: RELEASE has no field '{name}'")
+      raise checks.BadInput(f"{path}: RELEASE has no field '{name}'")
     fields.append(np.atleast_1d(getattr(release, name)))
   annolist, img_train, single_person = fields
+  img_train = checks.array(img_train, ("N",), "RELEASE.img_train", path)
   if not len(annolist) == len(img_train) == len(single_person):
-    raise ValueError(f"{path}: RELEASE.annolist, img_train and single_person differ in length "
+    raise checks.BadInput(f"{path}: RELEASE.annolist, img_train and single_person differ in length "
                      f"({len(annolist)}, {len(img_train)}, {len(single_person)})")
   items = []
   for i in np.flatnonzero(img_train):
@@ -99,11 +96,15 @@ def _mat_items(path, images):
     try:
       name = annolist[i].image.name
       rects = np.atleast_1d(annolist[i].annorect)
-    except AttributeError as error:
-      raise ValueError(f"{entry}: field image.name or annorect is missing") from error
-    for r in np.atleast_1d(single_person[i]).astype(int):
+    except AttributeError:
+      raise checks.BadInput(f"{entry}: field image.name or annorect is missing") from None
+    if not isinstance(name, str):
+      raise checks.BadInput(f"{entry}: expected image.name to be a file name, found {name!r}")
+    chosen = checks.array(np.atleast_1d(single_person[i]), ("R",),
+                          f"RELEASE.single_person{{{i + 1}}}", path).astype(int)
+    for r in chosen:
       if not 1 <= r <= len(rects):
-        raise ValueError(f"{path}: RELEASE.single_person{{{i + 1}}} names annorect({r}), but "
+        raise checks.BadInput(f"{path}: RELEASE.single_person{{{i + 1}}} names annorect({r}), but "
                          f"the image has {len(rects)}")
       items.append(MatPerson(os.path.join(images, name), rects[r - 1],
                              f"{entry}.annorect({r})"))
@@ -113,12 +114,12 @@ def _mat_items(path, images):
 def _json_items(path, images):
   entries = raw_files.load_json(path)
   if not isinstance(entries, list):
-    raise ValueError(f"{path}: should hold a list of person entries, found "
+    raise checks.BadInput(f"{path}: should hold a list of person entries, found "
                      f"{type(entries).__name__}")
   items = []
   for i, entry in enumerate(entries):
     if not isinstance(entry, dict) or not isinstance(entry.get("image"), str):
-      raise ValueError(f"{path}: entry {i}: field 'image' is missing or not a file name")
+      raise checks.BadInput(f"{path}: entry {i}: field 'image' is missing or not a file name")
     items.append(JsonPerson(os.path.join(images, entry["image"]), entry, f"{path}: entry {i}"))
   return items
 

@@ -5,13 +5,21 @@ about 150 px tall (from the visible keypoints' bounding box when an ankle is vis
 from the torso, 75 px), and keep a margin around the person so that the training-time
 augmentation (scale 0.8–1.23, translation ±20 px, a 224 px window) never runs out of pixels.
 A 224 / 0.8 = 280 px window shifted by 20 px needs 160 px on each side of the centre.
+
+Images are checked before they are decoded: an image whose header declares more than
+checks.MAX_IMAGE_PIXELS pixels is refused, and so is a crop scale that would rescale the
+source image beyond that size (an absurd person size).
 """
 
+import io
 import os
+import warnings
 
 import cv2
 import numpy as np
+from PIL import Image
 
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf.data import schema
 from hmr_tf.data.shards import SkipExample
@@ -28,13 +36,37 @@ _HIPS = _NAMES.indices(["left_hip", "right_hip"])
 
 
 def read_image(path):
-  """RGB uint8 image; FileNotFoundError or ValueError naming the file."""
+  """RGB uint8 image; checks.MissingFile, or checks.BadInput naming the file (empty, not an
+  image, larger than checks.MAX_IMAGE_PIXELS)."""
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"image file not found: {path}")
-  image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
-  if image is None:
-    raise ValueError(f"{path}: not a readable image")
+    raise checks.MissingFile(f"image file not found: {path}")
+  data = np.fromfile(path, np.uint8)
+  width, height = _declared_size(data, path)
+  checks.declared_size(width * height, f"an image of {width}×{height}", path,
+                       limit=checks.MAX_IMAGE_PIXELS, unit="pixels")
+  try:
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+  except cv2.error as error:
+    raise checks.BadInput(f"{path}: not a readable image ({error})") from None
+  if image is None or image.shape[:2] != (height, width):
+    raise checks.BadInput(f"{path}: not a readable image (its header says {width}×{height})")
   return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _declared_size(data, path):
+  """(width, height) that an encoded image's header declares, read without decoding it."""
+  if not data.size:
+    raise checks.BadInput(f"{path}: empty file, not an image")
+  try:
+    with warnings.catch_warnings():  # PIL warns of large images; checks.MAX_IMAGE_PIXELS rules
+      warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+      with Image.open(io.BytesIO(data.tobytes())) as image:
+        return image.size
+  except Image.DecompressionBombError as error:  # PIL's own, higher, limit
+    raise checks.BadInput(f"{path}: more than the limit of {checks.MAX_IMAGE_PIXELS:,} pixels "
+                          f"({error})") from None
+  except (OSError, ValueError) as error:
+    raise checks.BadInput(f"{path}: not a readable image ({error})") from None
 
 
 def center_and_scale(keypoints2d):
@@ -110,12 +142,16 @@ def person_example(image, keypoints2d, dataset, image_id, keypoints3d=None, pose
     intrinsics: optional (fx, fy, cx, cy) of the source image.
     center, scale: override HMR's rule (e.g. from a dataset's own bounding box).
   """
-  keypoints2d = np.asarray(keypoints2d, np.float64)
-  if keypoints2d.shape != (schema.NUM_KEYPOINTS, 3):
-    raise ValueError(f"{image_id}: keypoints2d should have shape [19, 3], found "
-                     f"{list(keypoints2d.shape)}")
+  keypoints2d = checks.array(keypoints2d, (schema.NUM_KEYPOINTS, 3), "keypoints2d", image_id)
   if center is None or scale is None:
     center, scale = center_and_scale(keypoints2d)
+  height, width = image.shape[:2]
+  if not (np.all(np.isfinite(center)) and 0 < scale < np.inf):
+    raise checks.BadInput(f"{image_id}: expected a finite crop centre and a positive scale, "
+                          f"found {center} and {scale}")
+  checks.declared_size(width * height * scale ** 2,
+                       f"a crop scale of {scale:.3g} (the person's size) for a {width}×{height} "
+                       "image, rescaled,", image_id, limit=checks.MAX_IMAGE_PIXELS, unit="pixels")
   cropped, offset = crop(image, center, scale)
   moved = keypoints2d.copy()
   moved[:, :2] = moved[:, :2] * scale - offset

@@ -1,5 +1,4 @@
-"""The items that the 3D converters list (one labelled person in one source image, or a drop),
-and the array check their readers share.
+"""The items that the 3D converters list: one labelled person in one source image, or a drop.
 
 `list_items` does the reading of annotation files and the dataset's own sampling, and returns
 small picklable items; `make_examples` only reads the image and crops it (person_crop). Items
@@ -35,22 +34,6 @@ class Person:
   intrinsics: tuple = None  # (fx, fy, cx, cy)
   box: tuple = None  # (center x, center y, scale): the crop, where keypoints cannot give it
   min_in_image: int = 0  # keep only if this many keypoints lie inside the image
-
-
-def checked_array(value, path, field, shape):
-  """value as float64 of `shape`, whose str entries ("N", "J") take any size.
-
-  ValueError naming the file and the field otherwise.
-  """
-  try:
-    array = np.asarray(value, np.float64)
-  except (TypeError, ValueError) as e:
-    raise ValueError(f"{path}: field '{field}' is not numeric ({e})") from e
-  if array.ndim != len(shape) or any(
-      isinstance(want, int) and want != size for want, size in zip(shape, array.shape)):
-    raise ValueError(f"{path}: field '{field}' should have shape "
-                     f"[{', '.join(map(str, shape))}], found {list(array.shape)}")
-  return array
 
 
 def example(item, dataset):

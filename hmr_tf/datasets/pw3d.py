@@ -22,15 +22,17 @@ images relative to the file's directory; no 2D keypoints, so the crop comes from
 """
 
 import glob
-import io
 import os
-import zipfile
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from hmr_tf import array_files
+from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf import safe_pickle
+from hmr_tf import theta
+from hmr_tf.data.shards import SkipExample
 from hmr_tf.datasets import person_item
 from hmr_tf.datasets import spin_npz
 
@@ -40,7 +42,6 @@ SOURCE_JOINTS = joints.OPENPOSE_18
 
 HUMANDATA_BOX_MARGIN = 1.2  # mmhuman3d grows the keypoints' box 1.2× about its centre
 _NOT_ALIGNED = person_item.Filtered("camera pose not aligned to the image (campose_valid = 0)")
-_checked = person_item.checked_array
 _SEQUENCE_FIELDS = ("sequence", "poses", "betas", "poses2d", "campose_valid", "cam_poses",
                     "cam_intrinsics")
 
@@ -51,36 +52,50 @@ def _camera_frame(global_orient, rotation):
   return Rotation.from_matrix(rotation @ world).as_rotvec()
 
 
+def _per_person(data, path, field, people=None):
+  """data[field]: a list (or array) with one entry per person, `people` of them where given."""
+  value = data[field]
+  count = len(value) if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) else None
+  if count is None or people is not None and count != people:
+    raise checks.BadInput(f"{path}: expected {field} to hold one entry per person "
+                          f"({people if people is not None else 'a list'}), found "
+                          f"{type(value).__name__} of {count} entries")
+  return value
+
+
 def _sequence_items(path, root):
   """Items of one sequenceFiles/<split>/<sequence>.pkl."""
-  with open(path, "rb") as f:
-    data = safe_pickle.load(f, path)
+  data = safe_pickle.load(path)
   if not isinstance(data, dict):
-    raise ValueError(f"{path}: not a 3DPW sequence file (a dict of {', '.join(_SEQUENCE_FIELDS)})")
+    raise checks.BadInput(f"{path}: not a 3DPW sequence file (a dict of "
+                          f"{', '.join(_SEQUENCE_FIELDS)})")
   for field in _SEQUENCE_FIELDS:
     if field not in data:
-      raise ValueError(f"{path}: field '{field}' is missing")
-  people = len(data["poses"])
-  for field in ("betas", "poses2d", "campose_valid"):
-    if len(data[field]) != people:
-      raise ValueError(f"{path}: field '{field}' holds {len(data[field])} people, 'poses' {people}")
-  sequence = str(data["sequence"])
-  cam_poses = _checked(data["cam_poses"], path, "cam_poses", ("N", 4, 4))
-  k = _checked(data["cam_intrinsics"], path, "cam_intrinsics", (3, 3))
+      raise checks.BadInput(f"{path}: field '{field}' is missing")
+  people = len(_per_person(data, path, "poses"))
+  betas, poses2d, valid = (_per_person(data, path, field, people)
+                           for field in ("betas", "poses2d", "campose_valid"))
+  sequence = data["sequence"]
+  if not isinstance(sequence, str) or os.path.basename(sequence) != sequence:
+    raise checks.BadInput(f"{path}: expected sequence to be a sequence's name, found "
+                          f"{sequence!r}")
+  cam_poses = checks.array(data["cam_poses"], ("N", 4, 4), "cam_poses", path, finite=True)
+  k = checks.array(data["cam_intrinsics"], (3, 3), "cam_intrinsics", path, finite=True)
   intrinsics = (k[0, 0], k[1, 1], k[0, 2], k[1, 2])
   frames = len(cam_poses)
   items = []
   for person, poses in enumerate(data["poses"]):
-    poses = _checked(poses, path, f"poses[{person}]", (frames, 72)).copy()
+    poses = checks.array(poses, (frames, theta.NUM_POSE), f"poses[{person}]", path,
+                         finite=True).copy()
     poses[:, :3] = _camera_frame(poses[:, :3], cam_poses[:, :3, :3])
-    shape = _checked(data["betas"][person], path, f"betas[{person}]", ("B",))[:10]
-    poses2d = _checked(data["poses2d"][person], path, f"poses2d[{person}]", (frames, 3, 18))
-    valid = _checked(data["campose_valid"][person], path, f"campose_valid[{person}]", (frames,))
+    shape = checks.array(betas[person], ("B",), f"betas[{person}]", path)[:theta.NUM_SHAPE]
+    detections2d = checks.array(poses2d[person], (frames, 3, 18), f"poses2d[{person}]", path)
+    aligned = checks.array(valid[person], (frames,), f"campose_valid[{person}]", path)
     for frame in range(frames):
-      if not valid[frame]:
+      if not aligned[frame]:
         items.append(_NOT_ALIGNED)
         continue
-      detections = poses2d[frame].T.copy()  # [18, (x, y, confidence)]
+      detections = detections2d[frame].T.copy()  # [18, (x, y, confidence)]
       detections[:, 2] = detections[:, 2] > 0
       name = os.path.join(sequence, f"image_{frame:05d}.jpg")
       items.append(person_item.Person(
@@ -93,26 +108,7 @@ def _sequence_items(path, root):
 
 def read_npz(path):
   """An .npz whose object arrays are pickles, read without running code from it."""
-  try:
-    arrays = {}
-    with zipfile.ZipFile(path) as archive:
-      for name in archive.namelist():
-        with archive.open(name) as member:
-          f = io.BytesIO(member.read())
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}.get(
-                           np.lib.format.read_magic(f))
-        if read_header is None:
-          raise ValueError(f"member {name}: unsupported .npy format version")
-        shape, fortran, dtype = read_header(f)
-        if dtype.hasobject:
-          arrays[name[:-len(".npy")]] = safe_pickle.load(f, f"{path}:{name}")
-        else:
-          array = np.frombuffer(f.read(), dtype).reshape(shape, order="F" if fortran else "C")
-          arrays[name[:-len(".npy")]] = array
-    return arrays
-  except (OSError, ValueError, zipfile.BadZipFile) as e:
-    raise ValueError(f"{path}: not a readable .npz file ({e})") from e
+  return array_files.load_npz(path, allow_objects=True)
 
 
 def _legacy_box(x, y, width, height):
@@ -132,17 +128,23 @@ def _legacy_box(x, y, width, height):
 def _humandata_items(path, data):
   for key in ("image_path", "bbox_xywh", "smpl"):
     if key not in data:
-      raise ValueError(f"{path}: field '{key}' is missing")
-  names = [str(n) for n in data["image_path"]]
+      raise checks.BadInput(f"{path}: field '{key}' is missing")
+  image_path = data["image_path"]
+  if image_path.ndim != 1 or not all(isinstance(n, str) for n in image_path.tolist()):
+    raise checks.BadInput(f"{path}: expected image_path of shape [N] holding text, found "
+                          f"{list(image_path.shape)} {image_path.dtype}")
+  names = image_path.tolist()
   rows = len(names)
-  smpl = data["smpl"].item() if isinstance(data["smpl"], np.ndarray) else data["smpl"]
+  smpl = data["smpl"].item() if data["smpl"].size == 1 else None
   if not isinstance(smpl, dict) or not {"global_orient", "body_pose", "betas"} <= set(smpl):
-    raise ValueError(f"{path}: field 'smpl' should be a dict with global_orient, body_pose, betas")
+    raise checks.BadInput(f"{path}: field 'smpl' should be a dict with global_orient, "
+                          "body_pose, betas")
   pose = np.concatenate([
-      _checked(smpl["global_orient"], path, "smpl.global_orient", (rows, 3)),
-      _checked(smpl["body_pose"], path, "smpl.body_pose", (rows, 23, 3)).reshape(rows, 69)], 1)
-  betas = _checked(smpl["betas"], path, "smpl.betas", (rows, 10))
-  boxes = _checked(data["bbox_xywh"], path, "bbox_xywh", (rows, "C"))[:, :4]
+      checks.array(smpl["global_orient"], (rows, 3), "smpl.global_orient", path),
+      checks.array(smpl["body_pose"], (rows, len(joints.SMPL_24) - 1, 3), "smpl.body_pose",
+                   path).reshape(rows, -1)], 1)
+  betas = checks.array(smpl["betas"], (rows, theta.NUM_SHAPE), "smpl.betas", path)
+  boxes = checks.array(data["bbox_xywh"], (rows, (4, 5)), "bbox_xywh", path, finite=True)[:, :4]
   legacy = str(data.get("config", "")) == "3dpw"
   items = []
   for name, box, row_pose, row_betas in zip(names, boxes, pose, betas):
@@ -151,11 +153,15 @@ def _humandata_items(path, data):
     else:
       center, half = box[:2] + box[2:] / 2, box[2:] / (2 * HUMANDATA_BOX_MARGIN)
       corners = (center - half, center + half)
+    try:
+      box = person_item.box_from_corners(*corners)
+    except SkipExample as skip:  # counted with the conversion's other drops
+      items.append(person_item.Filtered(str(skip)))
+      continue
     items.append(person_item.Person(
         image_path=os.path.join(os.path.dirname(path), name), image_id=name,
         keypoints2d=np.zeros((len(joints.COCOPLUS_19), 3), np.float32),
-        pose=row_pose.astype(np.float32), shape=row_betas.astype(np.float32),
-        box=person_item.box_from_corners(*corners)))
+        pose=row_pose.astype(np.float32), shape=row_betas.astype(np.float32), box=box))
   return items
 
 

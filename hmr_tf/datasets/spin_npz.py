@@ -20,7 +20,10 @@ import re
 
 import numpy as np
 
+from hmr_tf import array_files
+from hmr_tf import checks
 from hmr_tf import joints
+from hmr_tf import theta
 from hmr_tf.datasets import person_crop
 from hmr_tf.datasets import person_item
 
@@ -39,19 +42,20 @@ def npz_files(input_path):
 
 
 def subject(path, imgname):
-  """The subject (S1, TS3, …) that an imgname names; ValueError naming the file otherwise."""
+  """The subject (S1, TS3, …) that an imgname names; BadInput naming the file otherwise."""
   match = re.search(r"(?:^|[/_])(T?S\d+)(?=[/_])", imgname)
   if not match:
-    raise ValueError(f"{path}: field 'imgname' holds '{imgname}', which names no subject (S1…)")
+    raise checks.BadInput(f"{path}: field 'imgname' holds '{imgname}', which names no subject "
+                          "(S1…)")
   return match.group(1)
 
 
 def _field(data, path, key, shape, required=True):
   if key not in data:
     if required:
-      raise ValueError(f"{path}: field '{key}' is missing")
+      raise checks.BadInput(f"{path}: field '{key}' is missing")
     return None
-  return person_item.checked_array(data[key], path, key, shape)
+  return checks.array(data[key], shape, key, path)
 
 
 def read(path, joint_sets):
@@ -63,33 +67,35 @@ def read(path, joint_sets):
   """
   if not os.path.isfile(path):
     raise FileNotFoundError(f"annotation file not found: {path}")
-  try:
-    data = dict(np.load(path, allow_pickle=False))
-  except (OSError, ValueError) as e:
-    raise ValueError(f"{path}: not a readable .npz file ({e})") from e
+  data = array_files.load_npz(path)
   if "imgname" not in data:
-    raise ValueError(f"{path}: field 'imgname' is missing")
-  rows = len(data["imgname"])
-  out = {"path": path, "imgname": [str(n) for n in data["imgname"]],
+    raise checks.BadInput(f"{path}: field 'imgname' is missing")
+  imgname = data["imgname"]
+  if imgname.ndim != 1 or imgname.dtype.kind not in "US":
+    raise checks.BadInput(f"{path}: expected imgname of shape [N] holding text, found "
+                          f"{list(imgname.shape)} {imgname.dtype}")
+  rows = len(imgname)
+  out = {"path": path, "imgname": [str(n) for n in imgname],
          "center": _field(data, path, "center", (rows, 2)),
          "scale": _field(data, path, "scale", (rows,)),
          "part": _field(data, path, "part", (rows, "J", 3), required=False),
          "S": _field(data, path, "S", (rows, "J", 4), required=False),
-         "pose": _field(data, path, "pose", (rows, 72), required=False),
-         "shape": _field(data, path, "shape", (rows, 10), required=False),
+         "pose": _field(data, path, "pose", (rows, theta.NUM_POSE), required=False),
+         "shape": _field(data, path, "shape", (rows, theta.NUM_SHAPE), required=False),
          "has_smpl": _field(data, path, "has_smpl", (rows,), required=False)}
   counts = {out[k].shape[1] for k in ("part", "S") if out[k] is not None}
   if len(counts) > 1 or not counts <= set(joint_sets):
-    raise ValueError(f"{path}: fields 'part'/'S' hold {sorted(counts)} joints; expected one of "
-                     f"{sorted(joint_sets)}")
+    raise checks.BadInput(f"{path}: fields 'part'/'S' hold {sorted(counts)} joints; expected "
+                          f"one of {sorted(joint_sets)}")
   out["joint_set"] = joint_sets[counts.pop()] if counts else None
   if (out["pose"] is None) != (out["shape"] is None):
-    raise ValueError(f"{path}: fields 'pose' and 'shape' come together; found only one")
+    raise checks.BadInput(f"{path}: fields 'pose' and 'shape' come together; found only one")
   if out["S"] is not None:
     known = out["S"][..., 3] > 0
     largest = np.abs(out["S"][..., :3][known]).max(initial=0.0)
     if largest > MAX_METRES:
-      raise ValueError(f"{path}: field 'S' reaches {largest:.0f}: expected metres, not millimetres")
+      raise checks.BadInput(f"{path}: field 'S' reaches {largest:.0f}: expected metres, not "
+                            "millimetres")
   return out
 
 
@@ -134,8 +140,8 @@ def persons(data, dataset_root, indices, image_path=None):
     has_smpl = data["pose"] is not None and (
         data["has_smpl"][i] > 0 if data["has_smpl"] is not None else np.any(data["pose"][i]))
     side = data["scale"][i] * 200 / SPIN_BOX_MARGIN
-    if not side > 0:
-      raise ValueError(f"{data['path']}: field 'scale' is {data['scale'][i]} in row {i}; "
+    if not 0 < side < np.inf:
+      raise checks.BadInput(f"{data['path']}: field 'scale' is {data['scale'][i]} in row {i}; "
                        "expected > 0")
     items.append(person_item.Person(
         image_path=(image_path or os.path.join)(dataset_root, name), image_id=name,

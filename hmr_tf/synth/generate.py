@@ -13,6 +13,7 @@ import numpy as np
 
 from hmr_tf import joints
 from hmr_tf import render
+from hmr_tf import theta
 from hmr_tf.body import SMPL
 from hmr_tf.body import spec
 from hmr_tf.data import schema
@@ -103,7 +104,7 @@ class SynthWorld:
     bodies, mocap_poses, _ = self._load()
     rng = np.random.default_rng([self.seed, index])
     body = int(rng.integers(len(bodies)))
-    shape = np.clip(rng.normal(size=schema.NUM_SHAPE), -SHAPE_CLIP, SHAPE_CLIP)
+    shape = np.clip(rng.normal(size=theta.NUM_SHAPE), -SHAPE_CLIP, SHAPE_CLIP)
     pose = poses.sample_pose(rng, mocap_poses)
     focal, size, center = scene.sample_framing(rng, self.image_size)
     return Sample(body, pose, shape, focal, size, center, scene.sample_look(rng))
@@ -186,9 +187,9 @@ _mocap_poses = functools.lru_cache(maxsize=4)(poses.load_mocap_poses)
 @functools.lru_cache(maxsize=16)
 def _load_body(body_model):
   model = spec.resolve(body_model)
-  if model.num_betas != schema.NUM_SHAPE:
-    raise ValueError(f"{model.source}: the synthetic world needs {schema.NUM_SHAPE} betas, the "
-                     f"model has {model.num_betas} (load it with num_betas={schema.NUM_SHAPE})")
+  if model.num_betas != theta.NUM_SHAPE:
+    raise ValueError(f"{model.source}: the synthetic world needs {theta.NUM_SHAPE} betas, the "
+                     f"model has {model.num_betas} (load it with num_betas={theta.NUM_SHAPE})")
   if "cocoplus" not in model.regressors:
     raise ValueError(f"{model.source}: the synthetic world needs the model's cocoplus keypoint "
                      f"regressor (HMR's neutral model and the free body model have one); it has "

@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from hmr_tf import theta
 from hmr_tf.data import schema
 from hmr_tf.data import shards
 from hmr_tf.synth import generate
@@ -28,7 +29,7 @@ class JointLimitPoses:
   def __call__(self, index):
     rng = np.random.default_rng([self.seed, index])
     pose = np.concatenate([poses.canonical_lean(rng), poses.sample_body_pose(rng)])
-    shape = np.clip(rng.normal(size=schema.NUM_SHAPE), -generate.SHAPE_CLIP, generate.SHAPE_CLIP)
+    shape = np.clip(rng.normal(size=theta.NUM_SHAPE), -generate.SHAPE_CLIP, generate.SHAPE_CLIP)
     return [schema.mocap_example(pose, shape, f"{DATASET}/{self.seed}/{index}")]
 
 

@@ -65,7 +65,6 @@ def _limit_table():
 
 
 JOINT_RANGES, NEUTRAL = _limit_table()
-_NUM_BODY_JOINTS = len(joints.SMPL_24) - 1  # 23, all but the root
 
 # The camera's view of an upright body: up to ±15° from level (looking down or up at it), and
 # the body leaning up to ±6° forward or sideways.
