@@ -146,8 +146,8 @@ def test_a_second_writer_is_refused_while_the_first_runs(tmp_path):
 
 def test_kill_9_leaves_no_worker_alive_and_a_rerun_completes_to_the_same_bytes(tmp_path):
   out = tmp_path / "out"
-  # Shard 0 is quick; shards 1 and 2 take 4 s: the kill finds both workers in mid-shard.
-  parent = _start_writer(out, [0, 0] + [2] * 4, per_shard=2, workers=2)
+  # Shard 0 is quick; shards 1 and 2 take 10 s: the kill finds both workers in mid-shard.
+  parent = _start_writer(out, [0, 0] + [5] * 4, per_shard=2, workers=2)
   try:
     _wait_for(lambda: os.path.exists(out / ".progress" / "train-00000-of-00003.tfrecord.json"),
               120, "shard 0 not written")
@@ -156,8 +156,8 @@ def test_kill_9_leaves_no_worker_alive_and_a_rerun_completes_to_the_same_bytes(t
   finally:
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-  # Left alone, each would write for about 3 s more.
-  _wait_for(lambda: not any(map(_alive, workers)), 2, "workers still alive")
+  # Left alone, each would write for 9 s more.
+  _wait_for(lambda: not any(map(_alive, workers)), 5, "workers still alive")
   assert sorted(n for n in os.listdir(out) if n.endswith(".tfrecord")) == [
       "train-00000-of-00003.tfrecord"]
   stats = _write(out, [0] * 6)

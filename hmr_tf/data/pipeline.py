@@ -182,11 +182,11 @@ def check_shards(directory, split):
     hmr_tf.checks.BadInput: naming the first shard and record that is damaged, or whose
       image does not decode.
   """
-  if shards.read_info(directory).get("kind", "person") == "mocap":
-    parse = schema.parse_mocap
-  else:
-    parse = lambda record: tf.shape(tf.io.decode_jpeg(  # pylint: disable=g-long-lambda
-        schema.parse_person(record)["image/encoded"], channels=3))
+  def decode(record):
+    return tf.shape(tf.io.decode_jpeg(schema.parse_person(record)["image/encoded"], channels=3))
+
+  mocap = shards.read_info(directory).get("kind", "person") == "mocap"
+  parse = schema.parse_mocap if mocap else decode
   total = 0
   for path in shards.shard_files(directory, split):
     count = 0
