@@ -268,17 +268,31 @@ def test_cli_writes_shards_and_info_and_refuses_a_rerun_with_another_seed(tmp_pa
   assert written() == before
 
 
-def test_cli_names_a_full_output_folder_in_one_line(tmp_path):
-  if not os.path.exists("/dev/full"):
+# Python run before hmr-synth: the disk fills up at the first shard, or the folder is read-only
+# (simulated: tests run as root here, where chmod does not stop writes).
+_FAILURES = {
+    "full": ("import tensorflow as tf\nreal = tf.io.TFRecordWriter\n"
+             "tf.io.TFRecordWriter = lambda path: real('/dev/full')",
+             "/dev/full; No space left on device"),
+    "read_only": ("import errno, os\nfrom hmr_tf import atomic\n"
+                  "def read_only(directory, name):\n"
+                  "  raise OSError(errno.EROFS, os.strerror(errno.EROFS), directory)\n"
+                  "atomic.new_temp_file = read_only",
+                  "Read-only file system"),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(_FAILURES))
+def test_cli_names_a_full_or_read_only_output_folder_in_one_line(tmp_path, failure):
+  if failure == "full" and not os.path.exists("/dev/full"):
     pytest.skip("no /dev/full here to fill")
-  full = ("import tensorflow as tf\nreal = tf.io.TFRecordWriter\n"
-          "tf.io.TFRecordWriter = lambda path: real('/dev/full')")
+  patch, reason = _FAILURES[failure]
   out = tmp_path / "synth"
   result = _hmr_synth("--body_model=free", "--num=2", "--image_size=32", f"--output={out}",
-                      patch=full)
+                      patch=patch)
   assert result.returncode == 1 and "Traceback" not in result.stderr
-  assert result.stderr.splitlines()[-1] == (
-      f"hmr-synth: cannot write to {out}: /dev/full; No space left on device")
+  assert result.stderr.splitlines()[-1].startswith(
+      f"hmr-synth: cannot write to {out}: {reason}")
   assert not [n for n in os.listdir(out) + os.listdir(out / ".progress")
               if n.endswith((".tfrecord", ".tfrecord.json", ".tmp")) or n == "info.json"]
 
