@@ -1,6 +1,8 @@
 """The tf.data pipeline on shards written here: batch layout, mixing, determinism, sharing."""
 
 import functools
+import itertools
+import json
 import os
 import shutil
 
@@ -8,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from hmr_tf import checks
 from hmr_tf.data import augment
 from hmr_tf.data import pipeline
 from hmr_tf.data import schema
@@ -145,6 +148,53 @@ def test_input_pipelines_share_out_the_examples(data, name, split):
       shards.shard_files(data[name], split))))
 
 
+def _contexts():
+  """The InputContexts of two input pipelines (two workers), one replica each."""
+  return [tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=i,
+                                     num_replicas_in_sync=2) for i in range(2)]
+
+
+@pytest.mark.parametrize("per_shard", [32, 64])  # 2 shards: one each; 1: every other record
+def test_two_input_pipelines_read_disjoint_shares_in_their_own_orders(tmp_path, per_shard):
+  mocap = _write(str(tmp_path), "mocap", {"train": 64}, _mocap, per_shard, kind="mocap")
+  # Each stored pose (float32) tells which item it came from.
+  index_of = {np.float32(np.random.default_rng(i).normal(size=72)).tobytes(): i
+              for i in range(64)}
+
+  def stream(context):
+    # 12 batches of 8 per replica: 3 passes over a pipeline's 32 examples.
+    batches = _take(pipeline.mocap_dataset(mocap, 16, seed=3, shuffle_buffer=8,
+                                           input_context=context), 12)
+    return [index_of[pose.tobytes()] for batch in batches for pose in batch["pose"]]
+
+  streams = [stream(context) for context in _contexts()]
+  shares = [set(s) for s in streams]
+  assert len(shares[0]) == len(shares[1]) == 32 and not shares[0] & shares[1]
+  assert shares[0] | shares[1] == set(range(64))
+  # Each its own random stream: with one seed, both would draw their shares in the same
+  # order of positions.
+  positions = [[sorted(share).index(i) for i in s] for s, share in zip(streams, shares)]
+  assert positions[0] != positions[1]
+  assert stream(_contexts()[1]) == streams[1]  # the same seed again: the same batches
+
+
+def test_two_input_pipelines_augment_from_their_own_random_streams(data, tmp_path):
+  # 16 identical examples: the two pipelines read the same content, so only their random
+  # streams can make their batches differ.
+  same = _write(str(tmp_path), "same", {"train": 16},
+                lambda item: _person(("a", 0), with_3d=False), 8)
+
+  def first_images(context):
+    person, _ = next(iter(pipeline.train_dataset(same, data["mocap"], 8, SIZE, seed=5,
+                                                 shuffle_buffer=4, input_context=context)))
+    assert person["image"].shape == [4, SIZE, SIZE, 3]  # per-replica batches
+    return person["image"].numpy()
+
+  images = [first_images(context) for context in _contexts()]
+  assert not np.array_equal(images[0], images[1])
+  np.testing.assert_array_equal(first_images(_contexts()[1]), images[1])
+
+
 def test_train_under_a_distribution_strategy(data):
   strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
   dataset = strategy.distribute_datasets_from_function(
@@ -176,3 +226,59 @@ def test_errors_name_the_directory_and_what_is_missing(data, tmp_path):
     pipeline.train_dataset(data["a"], data["mocap"], 5, SIZE, datasets_3d=data["c3d"])
   with pytest.raises(ValueError, match="weights should be >= 0"):
     pipeline.train_dataset({data["a"]: -1.0, data["b"]: 2.0}, data["mocap"], 4, SIZE)
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"{not json", "not a JSON file"),
+    (b"\xff\xfe{}", "not a JSON file"),
+    (b"[]", "should hold a JSON object, found list"),
+    (json.dumps({"schema_version": schema.VERSION}).encode(), "field 'splits' should map"),
+    (json.dumps({"schema_version": schema.VERSION, "splits": {"train": {}}}).encode(),
+     "field 'splits' should map"),
+])
+def test_a_damaged_info_json_is_named(data, tmp_path, content, match):
+  damaged = tmp_path / "damaged"
+  shutil.copytree(data["b"], damaged)
+  (damaged / "info.json").write_bytes(content)
+  with pytest.raises(checks.BadInput, match=f"{damaged / 'info.json'}: {match}"):
+    pipeline.train_dataset(str(damaged), data["mocap"], 4, SIZE)
+
+
+@pytest.mark.parametrize("size", [0, 1000])
+def test_a_truncated_shard_is_named_when_the_dataset_is_made(data, tmp_path, size):
+  broken = tmp_path / "broken"
+  shutil.copytree(data["a"], broken)
+  shard = shards.shard_files(broken, "train")[1]
+  recorded = os.path.getsize(shard)
+  with open(shard, "r+b") as f:
+    f.truncate(size)
+  with pytest.raises(checks.BadInput, match=(f"{shard}: {size} bytes, but info.json records "
+                                             f"{recorded}: the shard was damaged")):
+    pipeline.train_dataset(str(broken), data["mocap"], 4, SIZE)
+
+
+def _bad_jpeg(item):
+  """Dataset a's person examples; that of item 3 with an image that is not a JPEG."""
+  for example in _person(("a", item[1]), with_3d=False):
+    if item[1] == 3:
+      example.features.feature["image/encoded"].bytes_list.value[0] = b"\xff\xd8 not a jpeg"
+    yield example
+
+
+def test_a_corrupt_record_or_image_is_named_while_reading(data, tmp_path):
+  corrupt = tmp_path / "corrupt"
+  shutil.copytree(data["a"], corrupt)
+  shard = shards.shard_files(corrupt, "train")[1]
+  with open(shard, "r+b") as f:  # zeros inside record 2 of 8, the size unchanged
+    f.seek(os.path.getsize(shard) * 5 // 16)
+    f.write(bytes(64))
+  batches = pipeline.train_dataset(str(corrupt), data["mocap"], 4, SIZE, seed=0)
+  with pytest.raises(checks.BadInput, match=(f"{shard}: record 2 cannot be read \\(corrupted "
+                                             "record at \\d+\\); convert the dataset again")):
+    list(itertools.islice(pipeline.naming_errors(batches, str(corrupt), data["mocap"]), 20))
+  bad_jpeg = _write(str(tmp_path / "bad_jpeg"), "bad_jpeg", {"test": 8}, _bad_jpeg, 4)
+  with pytest.raises(checks.BadInput, match=(f"{bad_jpeg}/test-00000-of-00002.tfrecord: record "
+                                             "3 cannot be read")):
+    list(pipeline.naming_errors(pipeline.eval_dataset(bad_jpeg, 4, SIZE), bad_jpeg,
+                                split="test"))
+  assert pipeline.check_shards(data["a"], "train") == 24  # sound shards pass

@@ -240,22 +240,61 @@ def test_missing_mocap_or_backgrounds_are_named(tmp_path):
     SynthWorld(["free"], backgrounds=str(tmp_path)).person(0)
 
 
-def _hmr_synth(*args):
-  return subprocess.run([sys.executable, "-m", "hmr_tf.cli.synth", *map(str, args)],
-                        capture_output=True, text=True, check=False)
+def _hmr_synth(*args, patch=""):
+  """hmr-synth in a subprocess; `patch` is Python run first, e.g. to make the disk full."""
+  code = f"{patch}\nfrom hmr_tf.cli import synth\nsynth.run()"
+  return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                        text=True, check=False)
 
 
-def test_cli_writes_shards_and_info(tmp_path):
+def test_cli_writes_shards_and_info_and_refuses_a_rerun_with_another_seed(tmp_path):
   out = tmp_path / "synth"
-  result = _hmr_synth("--body_model=free", "--num=5", "--image_size=32", f"--output={out}",
-                      "--items_per_shard=2")
+  args = ("--body_model=free", "--num=5", "--image_size=32", f"--output={out}",
+          "--items_per_shard=2")
+  result = _hmr_synth(*args)
   assert result.returncode == 0, result.stderr
-  assert "kept 5 examples" in result.stderr
+  assert f"hmr-synth: kept 5 examples in {out} (train 5), skipped 0\n" in result.stderr
   assert len(shards.shard_files(out, "train")) == 3
   info = json.loads((out / "info.json").read_text())
   assert info["dataset"] == "synth" and info["joint_set"] == "cocoplus_19"
   assert info["body_models"] == ["free"] and info["image_size"] == 32
   assert info["seeds"] == {"train": 0} and info["splits"]["train"]["examples"] == 5
+  written = lambda: {n: os.path.getmtime(out / n) for n in os.listdir(out) if n != ".lock"}
+  before = written()
+  result = _hmr_synth(*args, "--seed=1")
+  assert result.returncode == 1 and result.stderr.splitlines()[-1] == (
+      f"hmr-synth: {out} holds 'train' shards made with other settings: seed 0 there, 1 now. "
+      f"To start over, delete {out}, or write to another folder")
+  assert written() == before
+
+
+# Python run before hmr-synth: the disk fills up at the first shard, or the folder is read-only
+# (simulated: tests run as root here, where chmod does not stop writes).
+_FAILURES = {
+    "full": ("import tensorflow as tf\nreal = tf.io.TFRecordWriter\n"
+             "tf.io.TFRecordWriter = lambda path: real('/dev/full')",
+             "/dev/full; No space left on device"),
+    "read_only": ("import errno, os\nfrom hmr_tf import atomic\n"
+                  "def read_only(directory, name):\n"
+                  "  raise OSError(errno.EROFS, os.strerror(errno.EROFS), directory)\n"
+                  "atomic.new_temp_file = read_only",
+                  "Read-only file system"),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(_FAILURES))
+def test_cli_names_a_full_or_read_only_output_folder_in_one_line(tmp_path, failure):
+  if failure == "full" and not os.path.exists("/dev/full"):
+    pytest.skip("no /dev/full here to fill")
+  patch, reason = _FAILURES[failure]
+  out = tmp_path / "synth"
+  result = _hmr_synth("--body_model=free", "--num=2", "--image_size=32", f"--output={out}",
+                      patch=patch)
+  assert result.returncode == 1 and "Traceback" not in result.stderr
+  assert result.stderr.splitlines()[-1].startswith(
+      f"hmr-synth: cannot write to {out}: {reason}")
+  assert not [n for n in os.listdir(out) + os.listdir(out / ".progress")
+              if n.endswith((".tfrecord", ".tfrecord.json", ".tmp")) or n == "info.json"]
 
 
 def test_cli_refuses_a_seed_another_split_used(tmp_path):
@@ -263,7 +302,8 @@ def test_cli_refuses_a_seed_another_split_used(tmp_path):
       "body_models": ["free"], "image_size": 32, "seeds": {"train": 0}})
   result = _hmr_synth("--body_model=free", "--num=5", "--image_size=32", f"--output={tmp_path}",
                       "--split=test", "--seed=0")
-  assert result.returncode != 0 and "split 'train' was rendered with seed 0" in result.stderr
+  assert result.returncode == 1 and "split 'train' was rendered with seed 0" in result.stderr
+  assert "Traceback" not in result.stderr
   assert not [n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")]
 
 

@@ -6,20 +6,22 @@
 NAME is a converter module of hmr_tf.datasets (lsp, lspet, mpii, coco, …); its docstring, and
 datasets/README.md, say what RAW must hold. Without --skip_bad the first bad item (a missing
 image, a malformed entry) stops the conversion with an error naming the file and the field; a
-rerun skips the shards that are finished.
+rerun with the same flags skips the shards that are finished, and one with other settings is
+refused. One run writes an output folder at a time.
 """
 
-import collections
 import importlib
 import os
 import pkgutil
-import sys
 
 from absl import app
 from absl import flags
 
+from hmr_tf import checks
 from hmr_tf import datasets
 from hmr_tf import joints
+from hmr_tf.cli import report
+from hmr_tf.data import outputs
 from hmr_tf.data import shards
 
 _INPUT = flags.DEFINE_string("input", None, "Folder of the raw dataset.")
@@ -91,45 +93,44 @@ def list_splits(module, input_dir, splits=None):
 
 def write_dataset(name, module, items, output_dir, input_dir, num_workers=1, skip_bad=False,
                   items_per_shard=1000):
-  """Writes each split's shards and info.json; returns the info dict.
+  """Writes each split's shards and info.json, holding the folder's lock.
 
   Splits converted by an earlier run and not named in `items` keep their entry in info.json.
+
+  Returns:
+    The info.json dict; its "splits" cover this run's splits and earlier ones.
+
+  Raises:
+    hmr_tf.checks.BadInput: an item is bad input, without skip_bad.
+    hmr_tf.data.outputs.OutputError: the folder is busy, holds another dataset or a split
+      made with other settings, or cannot be written.
   """
-  stats = _earlier_splits(output_dir, name)
-  for split, split_items in items.items():
-    stats[split] = shards.write_split(output_dir, split, split_items, module.make_examples,
-                                      items_per_shard=items_per_shard, num_workers=num_workers,
-                                      skip_bad=skip_bad, label=f"{name} {split}")
-  return shards.write_info(
-      output_dir, name, stats, kind=module.KIND, sources=[os.path.abspath(input_dir)],
-      joint_set=joints.COCOPLUS_19.name if module.KIND == "person" else None,
-      extra={"source_joints": getattr(module.SOURCE_JOINTS, "name", None)})
+  with outputs.locked(output_dir):
+    stats = _earlier_splits(output_dir, name)
+    settings = {"dataset": name, "input": os.path.abspath(input_dir)}
+    for split, split_items in items.items():
+      stats[split] = shards.write_split(output_dir, split, split_items, module.make_examples,
+                                        items_per_shard=items_per_shard,
+                                        num_workers=num_workers, skip_bad=skip_bad,
+                                        label=f"{name} {split}", settings=settings)
+    return shards.write_info(
+        output_dir, name, stats, kind=module.KIND, sources=[os.path.abspath(input_dir)],
+        joint_set=joints.COCOPLUS_19.name if module.KIND == "person" else None,
+        extra={"source_joints": getattr(module.SOURCE_JOINTS, "name", None)})
 
 
 def _earlier_splits(output_dir, name):
+  """{split: SplitStats} of the folder's info.json; {} where there is none or it is damaged
+  (info.json then lists only the splits converted now; each split's settings are still
+  checked against its own record)."""
   try:
     info = shards.read_info(output_dir)
-  except (FileNotFoundError, ValueError):
+  except (FileNotFoundError, checks.BadInput):
     return {}
   if info.get("dataset") != name:
-    return {}
+    raise outputs.OutputError(f"{output_dir} holds dataset '{info.get('dataset')}', not "
+                              f"'{name}'; write each dataset to its own folder")
   return {split: shards.SplitStats.from_json(s) for split, s in info["splits"].items()}
-
-
-def summary(name, output_dir, info):
-  """One line: the examples kept per split and the items skipped, by reason.
-
-  It covers every split in info.json, converted by this run or an earlier one.
-  """
-  splits = info["splits"]
-  skipped = collections.Counter()
-  for stats in splits.values():
-    skipped.update(stats["skipped"])
-  kept = ", ".join(f"{split} {stats['examples']}" for split, stats in splits.items())
-  reasons = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
-  return (f"{name}: kept {sum(s['examples'] for s in splits.values())} examples in "
-          f"{output_dir} ({kept}), skipped {sum(skipped.values())}"
-          + (f" ({reasons})" if reasons else ""))
 
 
 def main(argv):
@@ -139,20 +140,25 @@ def main(argv):
   if not _INPUT.value:
     raise app.UsageError("--input is required: the folder of the raw dataset")
   name = argv[1]
+  tool = f"hmr-convert {name}"
   output_dir = _OUTPUT.value or os.path.join("datasets", name)
   try:
     module = converter(name)
     items = list_splits(module, _INPUT.value, _SPLITS.value)
-  except (FileNotFoundError, ValueError) as error:
-    sys.exit(f"hmr-convert {name}: {error}")
+  except (FileNotFoundError, ValueError) as error:  # ValueError: BadInput, an unknown name
+    report.fail(tool, error)
   try:
     info = write_dataset(name, module, items, output_dir, _INPUT.value,
                          num_workers=_NUM_WORKERS.value, skip_bad=_SKIP_BAD.value,
                          items_per_shard=_ITEMS_PER_SHARD.value)
-  except (ValueError, KeyError, IndexError, OSError) as error:
-    sys.exit(f"hmr-convert {name}: {error}\n(--skip_bad counts and skips bad items instead; "
-             "a rerun resumes after the finished shards)")
-  print(summary(name, output_dir, info))
+  except checks.BadInput as error:
+    report.fail(tool, error, "--skip_bad counts and skips bad items instead, and a rerun "
+                "resumes after the finished shards")
+  except outputs.OutputError as error:
+    report.fail(tool, error)
+  stats = {split: shards.SplitStats.from_json(s) for split, s in info["splits"].items()}
+  report.bad_input(tool, stats)
+  report.done(tool, report.splits(output_dir, stats))
 
 
 def run():

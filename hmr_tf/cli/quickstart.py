@@ -27,6 +27,7 @@ from hmr_tf import mesh_io
 from hmr_tf import render
 from hmr_tf.body import SMPL
 from hmr_tf.body import poses
+from hmr_tf.cli import report
 from hmr_tf.data import pipeline
 from hmr_tf.data import schema
 from hmr_tf.data import shards
@@ -108,13 +109,12 @@ def main(argv):
     mesh_io.write_obj(os.path.join(output, f"body_{name}.obj"), posed["vertices"][i].numpy(),
                       smpl.faces)
 
-  print(f"\nhmr-quickstart: {stats.examples} synthetic images of body model {smpl.body_model} "
-        f"in {data_dir}/ (shards + info.json), {3 * _NUM.value} joint-limit poses in "
-        f"{mocap_dir}/\n"
-        f"  input_batch.png   one augmented training batch from the input pipeline\n"
-        f"  overlay.png       image 0 and its ground-truth mesh, drawn by the headless renderer\n"
-        f"  person_0.obj      that mesh; body_rest.obj, body_walking.obj: the body posed\n"
-        f"in {output}/")
+  report.done("hmr-quickstart", f"wrote in {output}/ input_batch.png (one augmented training "
+              f"batch from the input pipeline), overlay.png (image 0 and its ground-truth mesh, "
+              f"drawn by the headless renderer), person_0.obj (that mesh), body_rest.obj and "
+              f"body_walking.obj (the body posed); from {stats.examples} synthetic images of "
+              f"body model {smpl.body_model} in {data_dir}/ (shards + info.json) and "
+              f"{3 * _NUM.value} joint-limit poses in {mocap_dir}/")
 
 
 def run():

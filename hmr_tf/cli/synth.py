@@ -9,14 +9,16 @@
       discriminator, instead of images.
 
 Writes <split>-NNNNN-of-MMMMM.tfrecord shards in the person schema (hmr_tf.data.schema), or in
-the mocap schema with --poses_only, and info.json. A rerun with the same flags finishes an interrupted run. Image `i` of a split is
-fixed by (--seed, i), so give each split of one output folder its own seed.
+the mocap schema with --poses_only, and info.json. A rerun with the same flags finishes an
+interrupted run; one with other settings is refused. Image `i` of a split is fixed by
+(--seed, i), so give each split of one output folder its own seed.
 """
 
 from absl import app
 from absl import flags
-from absl import logging
 
+from hmr_tf.cli import report
+from hmr_tf.data import outputs
 from hmr_tf.synth import generate
 from hmr_tf.synth import pose_pool
 from hmr_tf.synth import split
@@ -49,16 +51,22 @@ flags.mark_flags_as_required(["num", "output"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  if _POSES_ONLY.value:
-    stats = pose_pool.write_pose_pool(_OUTPUT.value, _NUM.value, _SEED.value,
-                                      _ITEMS_PER_SHARD.value, _NUM_WORKERS.value)
-    logging.info("wrote %d poses to %s", stats.examples, _OUTPUT.value)
-    return
-  world = generate.SynthWorld(list(_BODY_MODEL.value), _IMAGE_SIZE.value, _SEED.value,
-                              _MOCAP.value, _BACKGROUNDS.value)
-  stats = split.write_split(world, _OUTPUT.value, _SPLIT.value, _NUM.value,
-                            _ITEMS_PER_SHARD.value, _NUM_WORKERS.value)
-  logging.info("wrote %d images to %s", stats.examples, _OUTPUT.value)
+  try:
+    if _POSES_ONLY.value:
+      name = "train"
+      stats = pose_pool.write_pose_pool(_OUTPUT.value, _NUM.value, _SEED.value,
+                                        _ITEMS_PER_SHARD.value, _NUM_WORKERS.value)
+    else:
+      name = _SPLIT.value
+      world = generate.SynthWorld(list(_BODY_MODEL.value), _IMAGE_SIZE.value, _SEED.value,
+                                  _MOCAP.value, _BACKGROUNDS.value)
+      stats = split.write_split(world, _OUTPUT.value, name, _NUM.value,
+                                _ITEMS_PER_SHARD.value, _NUM_WORKERS.value)
+  # A busy, full, read-only or differently made folder; a body model, mocap or backgrounds
+  # folder that is missing or unusable (ValueError: hmr_tf.checks.BadInput, a bad spec).
+  except (outputs.OutputError, FileNotFoundError, ValueError) as error:
+    report.fail("hmr-synth", error)
+  report.done("hmr-synth", report.splits(_OUTPUT.value, {name: stats}))
 
 
 def run():

@@ -17,14 +17,21 @@ cannot change what a seeded run produces.
 Under tf.distribute, pass the tf.distribute.InputContext that
 strategy.distribute_datasets_from_function gives: each input pipeline reads its own share of
 the shards and yields per-replica batches of the global batch_size.
+
+Errors name their file. What can be checked cheaply is checked when a dataset is made: each
+folder's info.json, its shards all there and each of the size info.json records. A damaged
+record or an image that does not decode shows only when tf.data reaches it, as an error that
+names no file: iterate through naming_errors, which then finds the shard and the record.
 """
 
 from collections.abc import Mapping
 import functools
+import re
 
 import numpy as np
 import tensorflow as tf
 
+from hmr_tf import checks
 from hmr_tf.data import augment
 from hmr_tf.data import schema
 from hmr_tf.data import shards
@@ -133,6 +140,79 @@ def eval_dataset(directory, batch_size, image_size, split="test", input_context=
       .prefetch(tf.data.AUTOTUNE))
 
 
+def naming_errors(batches, *datasets, split="train"):
+  """Yields from `batches`; a damaged record or image stops it with BadInput naming its shard.
+
+  tf.data reports a corrupt record (DataLossError) or an image that does not decode
+  (InvalidArgumentError) without a file name. On either, this reads the shards of `datasets`
+  (check_shards) to find the first bad record and raises BadInput naming it; where all are
+  sound, the original error goes on.
+
+  Args:
+    batches: an iterable of batches: train_dataset's, eval_dataset's, a distributed dataset.
+    *datasets: the dataset folders those batches read, in any form train_dataset takes
+      (a folder, a list, a {folder: weight} mapping, or None).
+    split: the person datasets' split; mocap datasets are checked at MOCAP_SPLIT.
+
+  Example:
+    >>> for person, mocap in naming_errors(train_dataset(d2, mocap, 64, 224), d2, mocap):
+    ...   step(person, mocap)
+  """
+  iterator = iter(batches)
+  while True:
+    try:
+      batch = next(iterator)
+    except StopIteration:
+      return
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+      for directory in _folders(datasets):
+        kind = shards.read_info(directory).get("kind", "person")
+        check_shards(directory, MOCAP_SPLIT if kind == "mocap" else split)
+      raise
+    yield batch
+
+
+def check_shards(directory, split):
+  """Reads every record of a split as the pipeline does, decoding every image.
+
+  Returns:
+    The number of records.
+
+  Raises:
+    hmr_tf.checks.BadInput: naming the first shard and record that is damaged, or whose
+      image does not decode.
+  """
+  def decode(record):
+    return tf.shape(tf.io.decode_jpeg(schema.parse_person(record)["image/encoded"], channels=3))
+
+  mocap = shards.read_info(directory).get("kind", "person") == "mocap"
+  parse = schema.parse_mocap if mocap else decode
+  total = 0
+  for path in shards.shard_files(directory, split):
+    count = 0
+    try:
+      # Parallel, but in order: the error arrives at the bad record's place.
+      for _ in tf.data.TFRecordDataset(path).map(parse, num_parallel_calls=tf.data.AUTOTUNE,
+                                                 deterministic=True):
+        count += 1
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
+      # Drop TensorFlow's function and op names: "corrupted record at 2044".
+      reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", error.message)
+      raise checks.BadInput(f"{path}: record {count} cannot be read ({reason}); convert the "
+                            "dataset again") from error
+    total += count
+  return total
+
+
+def _folders(datasets):
+  """The folders of train_dataset-style arguments: folders, lists, mappings or None."""
+  folders = []
+  for entry in datasets:
+    if entry:
+      folders += [entry] if isinstance(entry, str) else list(entry)
+  return folders
+
+
 def _person_batches(datasets, split, batch_size, image_size, seed, color_strength,
                     shuffle_buffer, input_context):
   """Augmented batches of PERSON_KEYS from a weighted mix of person datasets."""
@@ -204,7 +284,7 @@ def _weights(datasets, split, kind):
 
 
 def _num_examples(directory, split, kind):
-  """Examples in a split, from info.json; errors name the directory and what is missing."""
+  """Examples in a split, from info.json; errors name the folder or file and what is wrong."""
   info = shards.read_info(directory)
   if info.get("kind", "person") != kind:
     raise ValueError(f"{directory} holds {info.get('kind')} examples, expected {kind} examples")

@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from hmr_tf import theta
+from hmr_tf.data import outputs
 from hmr_tf.data import schema
 from hmr_tf.data import shards
 from hmr_tf.synth import generate
@@ -34,10 +35,16 @@ class JointLimitPoses:
 
 
 def write_pose_pool(output_dir, num, seed=0, items_per_shard=10_000, num_workers=1):
-  """Writes `num` poses as 'train' mocap shards and info.json; returns the SplitStats."""
-  stats = shards.write_split(output_dir, "train", range(num), JointLimitPoses(seed),
-                             items_per_shard=items_per_shard, num_workers=num_workers,
-                             label="joint-limit poses")
-  shards.write_info(output_dir, DATASET, {"train": stats}, joint_set="smpl_24", kind="mocap",
-                    extra={"seed": seed})
+  """Writes `num` poses as 'train' mocap shards and info.json; returns the SplitStats.
+
+  A rerun with the same arguments finishes an interrupted one; one with others is refused
+  (hmr_tf.data.outputs.OutputError), as is a folder another run is writing.
+  """
+  with outputs.locked(output_dir):
+    stats = shards.write_split(output_dir, "train", range(num), JointLimitPoses(seed),
+                               items_per_shard=items_per_shard, num_workers=num_workers,
+                               label="joint-limit poses",
+                               settings={"dataset": DATASET, "seed": seed})
+    shards.write_info(output_dir, DATASET, {"train": stats}, joint_set="smpl_24",
+                      kind="mocap", extra={"seed": seed})
   return stats
