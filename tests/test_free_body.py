@@ -112,6 +112,7 @@ def test_shipped_files_carry_the_build_and_lie_on_the_grid(lite, gender):
   for name in ("v_template", "shapedirs", "weights", "J_regressor"):
     array = getattr(lite, name)
     np.testing.assert_array_equal(np.round(array * 2**20) / 2**20, array, err_msg=name)
+    assert not np.signbit(array[array == 0]).any(), name  # no -0.0: it hashes differently
 
 
 def test_weights_and_regressors_are_convex(lite):
@@ -188,6 +189,7 @@ def test_snapping_rounds_to_the_grid_and_keeps_rows_convex():
   value = 0.1234567
   np.testing.assert_array_equal(grid.snap([value, value + 4e-16, value - 4e-16]),
                                 np.full(3, round(value * 2**20) / 2**20))
+  assert not np.signbit(grid.snap([-1e-12, 1e-12, -0.0])).any()  # one zero, hashed alike
   rows = np.random.default_rng(2).dirichlet(np.ones(7), size=50)
   snapped = grid.snap_rows(rows)
   assert np.all(snapped.sum(axis=1) == 1.0) and snapped.min() >= 0

@@ -19,8 +19,12 @@ GRID = 2.0 ** -20
 
 
 def snap(array):
-  """The array rounded to the nearest multiple of GRID (ties to even), as float64."""
-  return np.round(np.asarray(array, np.float64) / GRID) * GRID
+  """The array rounded to the nearest multiple of GRID (ties to even), as float64.
+
+  Zeros come out as +0.0: noise of either sign around zero rounds to 0.0 or -0.0, which
+  compare equal but hash differently (BodyModel.fingerprint).
+  """
+  return np.round(np.asarray(array, np.float64) / GRID) * GRID + 0.0
 
 
 def snap_rows(matrix):
