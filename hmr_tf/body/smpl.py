@@ -18,15 +18,19 @@ class SMPL(keras.layers.Layer):
   size may be unknown until run time (tf.function, SavedModel, TFLite).
 
   Args:
-    body_model: a BodyModel, a body-model file path, or "free[:variant[:gender]]" for the free
-      body model (see hmr_tf.body.spec).
+    body_model: a body-model file path, "free[:variant[:gender]]" for the free body model
+      (see hmr_tf.body.spec), or a BodyModel. The layer's config names the model by its spec
+      string, so a BodyModel serialises only if it is what its `source` names (as models from
+      load_body_model and free_body_model are); get_config says so otherwise.
     keypoint_regressor: name of the model's extra regressor that gives `keypoints`; None
       means "cocoplus" where the model has it, otherwise the 24 joints.
+    num_betas: shape coefficients S (the model's first ones): a file or free model is read
+      with that many (more than it has is an error); a BodyModel must have exactly that many.
     dtype: float32 (default, also under a mixed-precision policy) or float64.
 
   Call arguments:
     pose: [B, 72] axis-angle (24 joints × 3, root first) or [B, 24, 3, 3] rotation matrices.
-    shape: [B, S] shape coefficients (S = the model's num_betas, 10 by default).
+    shape: [B, S] shape coefficients.
 
   Returns:
     A dict with "vertices" [B, V, 3], "joints" [B, 24, 3] (posed SMPL joints, metres),
@@ -39,14 +43,22 @@ class SMPL(keras.layers.Layer):
     (2, TensorShape([24, 3]))
   """
 
-  def __init__(self, body_model="free", keypoint_regressor=None, dtype="float32", **kwargs):
+  def __init__(self, body_model="free", keypoint_regressor=None, num_betas=10, dtype="float32",
+               **kwargs):
     super().__init__(dtype=dtype, **kwargs)
-    model = spec.resolve(body_model)
+    model = spec.resolve(body_model, num_betas=num_betas)
+    if model.num_betas != num_betas:
+      raise ValueError(f"SMPL(num_betas={num_betas}) was given a BodyModel ({model.source}) "
+                       f"with {model.num_betas} shape components; pass num_betas="
+                       f"{model.num_betas}, or load the model with num_betas={num_betas}")
     self.body_model = body_model if isinstance(body_model, str) else model.source
+    # A BodyModel is named in the config by its source: remember what it was, to check that
+    # the source still gives the same arrays (get_config).
+    self._fingerprint = None if isinstance(body_model, str) else model.fingerprint
     self.keypoint_regressor = keypoint_regressor
     self.faces = np.asarray(model.faces, np.int32)
     self.parents = np.asarray(model.parents, np.int32)
-    self.num_betas = model.num_betas
+    self.num_betas = num_betas
     self.num_joints = model.num_joints
     self.has_pose_correctives = model.has_pose_correctives
     self._keypoint_source = self._pick_keypoint_source(model)
@@ -84,18 +96,14 @@ class SMPL(keras.layers.Layer):
   def call(self, pose, shape):
     pose = tf.cast(pose, self.compute_dtype)
     shape = tf.cast(shape, self.compute_dtype)
-    if pose.shape.rank == 2:
-      rotmats = geometry.axis_angle_to_matrix(tf.reshape(pose, [-1, self.num_joints, 3]))
-    elif pose.shape.rank == 4:
-      rotmats = pose
-    else:
-      raise ValueError(f"SMPL expects pose as [B, {3 * self.num_joints}] axis-angle or "
-                       f"[B, {self.num_joints}, 3, 3] rotation matrices. Received: "
-                       f"pose.shape={pose.shape}")
-    if shape.shape[-1] != self.num_betas:
-      raise ValueError(f"SMPL expects shape as [B, {self.num_betas}]. Received: "
-                       f"shape.shape={shape.shape}")
-
+    matrices = pose.shape.rank == 4
+    pose = _check_shape(
+        pose, "pose", (self.num_joints, 3, 3) if matrices else (3 * self.num_joints,),
+        f"pose as [B, {3 * self.num_joints}] axis-angle or [B, {self.num_joints}, 3, 3] "
+        f"rotation matrices")
+    shape = _check_shape(shape, "shape", (self.num_betas,), f"shape as [B, {self.num_betas}]")
+    rotmats = pose if matrices else geometry.axis_angle_to_matrix(
+        tf.reshape(pose, [-1, self.num_joints, 3]))
     vertices = self.v_template + lbs.blend_shapes(shape, self.shapedirs)  # [B, 3, V]
     rest_joints = self.joint_template + lbs.blend_shapes(shape, self.joint_shapedirs)
     if self.has_pose_correctives:
@@ -110,5 +118,49 @@ class SMPL(keras.layers.Layer):
 
   def get_config(self):
     config = super().get_config()
-    config.update(body_model=self.body_model, keypoint_regressor=self.keypoint_regressor)
+    config.update(body_model=self._spec(), keypoint_regressor=self.keypoint_regressor,
+                  num_betas=self.num_betas)
     return config
+
+  def _spec(self):
+    """The spec string that gives this layer's body model again.
+
+    Raises:
+      ValueError: the layer was given a BodyModel that its source does not name (made or
+        changed in memory), which no config can hold.
+    """
+    if self._fingerprint is None:
+      return self.body_model
+    try:
+      same = spec.resolve(self.body_model, self.num_betas).fingerprint == self._fingerprint
+    except (OSError, ValueError):
+      same = False
+    if not same:
+      raise ValueError(
+          f"this SMPL layer cannot be serialised: its BodyModel (source {self.body_model!r}) "
+          f"was made or changed in memory, and a layer config can only name a body model by a "
+          f"spec string. Save the model with hmr_tf.body.save_body_model(model, 'body.npz') "
+          f"and build the layer with SMPL('body.npz'), or pass a spec such as "
+          f"'free:lite:neutral'.")
+    return self.body_model
+
+
+def _check_shape(tensor, name, expected, forms):
+  """`tensor` [B, *expected], checked: statically where the shape is known, else at run time.
+
+  Raises:
+    ValueError: a known rank or size that differs from `expected`; where sizes are unknown
+      until run time (tf.function), a tf.errors.InvalidArgumentError then says the same.
+  """
+  static = tensor.shape
+  if static.rank != 1 + len(expected) or any(
+      size is not None and size != want for size, want in zip(static[1:], expected)):
+    raise ValueError(f"SMPL expects {forms}. Received: {name}.shape={static}")
+  unknown = [axis for axis, size in enumerate(static[1:], 1) if size is None]
+  if not unknown:
+    return tensor
+  check = tf.debugging.assert_equal(
+      tf.gather(tf.shape(tensor), unknown), tf.constant([expected[a - 1] for a in unknown]),
+      message=f"SMPL expects {forms}; {name} has another shape")
+  with tf.control_dependencies([check]):
+    return tf.identity(tensor)

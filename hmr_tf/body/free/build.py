@@ -5,8 +5,9 @@
   3. PCA over the bodies: template and 10 shape blend shapes, β ~ N(0, I) (shape_space.py).
   4. Skinning weights: the CMU bones' weights summed onto SMPL's 24 joints (rig.py).
   5. J_regressor and cocoplus-19 fitted to MakeHuman's joints (regressors.py).
-  6. Lite: our own decimation of the body, its vertices mapped onto the full surface so that
-     everything per vertex comes from the full model; regressors refitted (decimate.py).
+  6. Lite: the shipped lite topology on the full surface; per-vertex arrays are the full
+     model's at its vertices, regressors refitted (lite.py).
+  7. Every array rounded onto a fixed grid, so that every machine builds the same bits (grid.py).
 Pose correctives are not learnt: posedirs are zero.
 """
 
@@ -18,18 +19,23 @@ import numpy as np
 
 from hmr_tf import joints
 from hmr_tf.body.body_model import BodyModel
-from hmr_tf.body.free import decimate
+from hmr_tf.body.free import grid
+from hmr_tf.body.free import lite as lite_lib
 from hmr_tf.body.free import makehuman
 from hmr_tf.body.free import regressors
 from hmr_tf.body.free import rig as rig_lib
 from hmr_tf.body.free import shape_space
+from hmr_tf.body.free import wheel
 
 VARIANTS = ("lite", "full")
 GENDERS = shape_space.GENDERS
 NUM_BODIES = 1200  # 10 components then hold 99.6% of the variance
 NUM_BETAS = 10
-LITE_VERTICES = 1500
 SEED = 0
+# What made a model, stored in its file (model_files.read_build): a cached model made by
+# another version is rebuilt. Bump VERSION whenever a change here changes the arrays.
+VERSION = 2
+BUILD = f"free_body {VERSION}, {wheel.NAME} {wheel.VERSION}"
 
 
 def build(files, gender, variants=VARIANTS):
@@ -55,53 +61,51 @@ def build(files, gender, variants=VARIANTS):
   logging.info("free body model (%s): %d bodies from %d targets, T-posed; %d components hold "
                "%.2f%% of the variance (%.0f s)", gender, NUM_BODIES, len(names), NUM_BETAS,
                100 * explained.sum(), time.time() - start)
-  full = {"v_template": template, "shapedirs": shapedirs,
-          "faces": makehuman.body_triangles(mesh), "weights": rig.weights @ rig.smpl_merge}
-  face_points = regressors.face_vertices(template, points[:, len(joints.SMPL_24):].mean(axis=0),
+  # Snapped before anything is chosen from them (face points, the lite arrays), so that those
+  # choices see the same numbers on every machine.
+  full = {"v_template": grid.snap(template), "shapedirs": grid.snap(shapedirs),
+          "faces": makehuman.body_triangles(mesh),
+          "weights": grid.snap_rows(rig.weights @ rig.smpl_merge)}
+  face_points = regressors.face_vertices(full["v_template"],
+                                         points[:, len(joints.SMPL_24):].mean(axis=0),
                                          full["weights"], mesh.groups)
   models = {}
   if "full" in variants:
     models["full"] = _body_model(full, bodies, points, face_points, f"free:full:{gender}")
   if "lite" in variants:
-    lite, surface, lite_points = _lite(mesh, full, face_points)
-    models["lite"] = _body_model(lite, rig_lib.apply_rows(surface, bodies), points, lite_points,
-                                 f"free:lite:{gender}")
+    lite, lite_bodies, lite_points = _lite(full, bodies, face_points)
+    models["lite"] = _body_model(lite, lite_bodies, points, lite_points, f"free:lite:{gender}")
   logging.info("free body model (%s) built in %.1f s, peak memory %.2f GB", gender,
                time.time() - start, peak_memory_gb())
   return models
 
 
-def _lite(mesh, full, face_points):
-  """The decimated body with its per-vertex arrays mapped from the full model.
-
-  Decimation runs on MakeHuman's raw base mesh, so the lite mesh is the same for every gender.
+def _lite(full, bodies, face_points):
+  """The lite mesh with its per-vertex arrays taken from the full model.
 
   Returns:
-    (arrays like `full`, the map sparse [M, V] from full to lite vertices, face points as
-    lite vertex indices).
+    (arrays like `full`, the bodies [B, M, 3] on the lite mesh, face points as lite vertex
+    indices).
   """
-  body = mesh.vertices[:mesh.num_body]
-  vertices, faces = decimate.decimate(body, full["faces"], LITE_VERTICES)
-  surface, distance = decimate.surface_map(vertices, body, full["faces"])
-  logging.info("lite: %d vertices, %.2f mm from the full surface on average", len(vertices),
-               1000 * distance.mean())
-  shapedirs = full["shapedirs"]  # [V, 3, S]
-  lite = {"v_template": surface @ full["v_template"], "faces": faces,
-          "shapedirs": (surface @ shapedirs.reshape(len(body), -1)).reshape(
-              -1, *shapedirs.shape[1:]),
-          "weights": surface @ full["weights"]}
+  topology = lite_lib.read_topology()
+  on_lite = lambda array: lite_lib.on_surface(topology, full["faces"], array)
+  lite = {"v_template": grid.snap(on_lite(full["v_template"])),
+          "shapedirs": grid.snap(on_lite(full["shapedirs"])),
+          "weights": grid.snap_rows(on_lite(full["weights"])), "faces": topology.faces}
+  lite_bodies = on_lite(bodies.transpose(1, 0, 2)).transpose(1, 0, 2)
   # Each face point becomes the lite vertex nearest to it on the mean body.
   names = list(face_points)
   targets = full["v_template"][[face_points[name] for name in names]]
   nearest = np.argmin(np.linalg.norm(lite["v_template"][:, None] - targets, axis=2), axis=0)
-  return lite, surface, dict(zip(names, nearest.tolist()))
+  return lite, lite_bodies, dict(zip(names, nearest.tolist()))
 
 
 def _body_model(arrays, bodies, points, face_points, source):
-  """A BodyModel from its per-vertex arrays, with regressors fitted on `bodies` [B, V, 3]."""
+  """A BodyModel from its snapped per-vertex arrays, with regressors fitted on `bodies`
+  [B, V, 3] and snapped too."""
   smpl_joints = points[:, :len(joints.SMPL_24)]
-  j_regressor = regressors.fit_joint_regressor(bodies, smpl_joints, arrays["weights"],
-                                               joints.SMPL_PARENTS)
+  j_regressor = grid.snap_rows(regressors.fit_joint_regressor(
+      bodies, smpl_joints, arrays["weights"], joints.SMPL_PARENTS))
   error = np.linalg.norm(rig_lib.apply_rows(j_regressor, bodies) - smpl_joints, axis=2)  # [B, J]
   logging.info("%s: J_regressor %.1f mm mean error against MakeHuman's joints (worst %s %.1f mm)",
                source, 1000 * error.mean(), joints.SMPL_24.names[np.argmax(error.mean(axis=0))],
@@ -112,7 +116,8 @@ def _body_model(arrays, bodies, points, face_points, source):
       posedirs=np.zeros((num_vertices, 3, 9 * (len(joints.SMPL_PARENTS) - 1))),
       J_regressor=j_regressor, weights=arrays["weights"],
       parents=np.array(joints.SMPL_PARENTS, np.int32), faces=arrays["faces"].astype(np.int32),
-      regressors={"cocoplus": regressors.cocoplus_regressor(j_regressor, face_points)},
+      regressors={"cocoplus": grid.snap_rows(
+          regressors.cocoplus_regressor(j_regressor, face_points))},
       source=source)
 
 

