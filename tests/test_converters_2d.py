@@ -234,7 +234,8 @@ def test_real_lspet_missing_images_stop_or_are_counted(shared_data, tmp_path):
     datasets_2d.convert("lspet", raw, tmp_path / "out", items_per_shard=100)
   # The two shards before the missing image are finished and kept for a rerun.
   assert sorted(os.listdir(tmp_path / "out" / ".progress")) == [
-      "train-00000-of-00100.tfrecord.json", "train-00001-of-00100.tfrecord.json"]
+      "train-00000-of-00100.tfrecord.json", "train-00001-of-00100.tfrecord.json",
+      "train.settings.json"]
   info = datasets_2d.convert("lspet", raw, tmp_path / "out", items_per_shard=100, skip_bad=True)
   split = info["splits"]["train"]
   assert (split["examples"], split["items"]) == (200, 10000)
