@@ -16,7 +16,7 @@ setuptools.setup(
     package_data={"hmr_tf": ["body/assets/*.npz"]},
     install_requires=[
         "numpy>=1.24",
-        "scipy>=1.10",
+        "scipy>=1.12",  # NNLS was rewritten in 1.12: the free body build is checked from there on
         "absl-py>=2.0",
         "ml-collections>=0.1.1",
         "opencv-python-headless>=4.8",

@@ -1,5 +1,6 @@
 """Every body-model file format, read from fixtures the tests write in that format."""
 
+import dataclasses
 import os
 import pickle
 import subprocess
@@ -78,11 +79,39 @@ def test_own_npz_round_trip_and_extra_regressor(model, tmp_path):
 
 def test_zero_posedirs_are_not_stored(tmp_path):
   model = smpl_files.random_body_model(num_verts=200)
-  import dataclasses  # pylint: disable=import-outside-toplevel
   no_correctives = dataclasses.replace(model, posedirs=np.zeros_like(model.posedirs))
   path = _saved(no_correctives, tmp_path / "m.npz")
   assert "posedirs" not in np.load(path).files
   np.testing.assert_array_equal(load_body_model(path).posedirs, no_correctives.posedirs)
+
+
+def test_the_fingerprint_names_the_arrays_whatever_the_file_dtype_or_zero_sign(tmp_path):
+  model = smpl_files.random_body_model(num_verts=200)
+  as_float32 = dataclasses.replace(model, v_template=model.v_template.astype(np.float32))
+  assert as_float32.fingerprint != model.fingerprint  # other numbers, another body
+  widened = dataclasses.replace(model, v_template=as_float32.v_template.astype(np.float64))
+  assert dataclasses.replace(as_float32).fingerprint == widened.fingerprint  # same numbers
+  signed = model.shapedirs.copy()
+  signed[0, 0, 0] = 0.0
+  negative_zero = signed.copy()
+  negative_zero[0, 0, 0] = -0.0
+  assert (dataclasses.replace(model, shapedirs=signed).fingerprint
+          == dataclasses.replace(model, shapedirs=negative_zero).fingerprint)
+  moved = model.v_template.copy()
+  moved[7, 1] += 1e-12
+  assert dataclasses.replace(model, v_template=moved).fingerprint != model.fingerprint
+  loaded = load_body_model(_saved(model, tmp_path / "m.npz"))
+  assert loaded.fingerprint == model.fingerprint and loaded.source != model.source
+
+
+def test_a_model_file_whose_arrays_no_longer_match_its_fingerprint_is_refused(tmp_path):
+  path = _saved(smpl_files.random_body_model(num_verts=200), tmp_path / "m.npz")
+  with np.load(path) as npz:
+    arrays = dict(npz)
+  arrays["v_template"] = arrays["v_template"] + 1e-3
+  np.savez(path, **arrays)
+  with pytest.raises(ValueError, match=r"m\.npz: field 'fingerprint' .* modified or damaged"):
+    load_body_model(path)
 
 
 def _saved(model, path):

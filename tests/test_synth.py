@@ -16,6 +16,7 @@ import tensorflow as tf
 import smpl_files
 from hmr_tf import joints
 from hmr_tf.body import SMPL
+from hmr_tf.body import free_body_model
 from hmr_tf.data import schema
 from hmr_tf.data import shards
 from hmr_tf.synth import SynthWorld
@@ -302,13 +303,26 @@ def test_cli_names_a_full_or_read_only_output_folder_in_one_line(tmp_path, failu
               if n.endswith((".tfrecord", ".tfrecord.json", ".tmp")) or n == "info.json"]
 
 
+def _other_split_info(directory, fingerprint):
+  shards.write_info(directory, "synth", {"train": shards.SplitStats()}, extra={
+      "body_models": ["free"], "body_model_fingerprints": [fingerprint], "image_size": 32,
+      "seeds": {"train": 0}})
+
+
 def test_cli_refuses_a_seed_another_split_used(tmp_path):
-  shards.write_info(tmp_path, "synth", {"train": shards.SplitStats()}, extra={
-      "body_models": ["free"], "image_size": 32, "seeds": {"train": 0}})
+  _other_split_info(tmp_path, free_body_model().fingerprint)
   result = _hmr_synth("--body_model=free", "--num=5", "--image_size=32", f"--output={tmp_path}",
                       "--split=test", "--seed=0")
   assert result.returncode == 1 and "split 'train' was rendered with seed 0" in result.stderr
   assert "Traceback" not in result.stderr
+  assert not [n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")]
+
+
+def test_cli_refuses_to_mix_another_body_of_the_same_name_into_a_folder(tmp_path):
+  _other_split_info(tmp_path, "0" * 64)  # "free" was another body when train was rendered
+  result = _hmr_synth("--body_model=free", "--num=5", "--image_size=32", f"--output={tmp_path}",
+                      "--split=test", "--seed=1")
+  assert result.returncode == 1 and "other bodies under the same names" in result.stderr
   assert not [n for n in os.listdir(tmp_path) if n.endswith(".tfrecord")]
 
 

@@ -89,6 +89,8 @@ class BodyModel:
     for name, array in fields:
       array = np.asarray(array)
       canonical = array.astype("<f8" if array.dtype.kind == "f" else "<i8")
+      if array.dtype.kind == "f":
+        canonical = canonical + 0.0  # -0.0 == +0.0 but hashes differently: one zero
       digest.update(f"{name}{list(array.shape)}".encode())
       digest.update(np.ascontiguousarray(canonical).tobytes())
     return digest.hexdigest()

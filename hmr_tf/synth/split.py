@@ -2,6 +2,7 @@
 
 import os
 
+from hmr_tf.body import spec
 from hmr_tf.data import outputs
 from hmr_tf.data import shards
 from hmr_tf.synth import generate
@@ -34,18 +35,23 @@ def _body_models(world):
   return [b if isinstance(b, str) else b.source for b in world.body_models]
 
 
+def _fingerprints(world):
+  """The body models' fingerprints: a spec or path names the body, these say which one it was."""
+  return [spec.resolve(b).fingerprint for b in world.body_models]
+
+
 def _settings(world):
   """What, besides the image count and shard size, fixes the rendered shards."""
   def absolute(path):
     return os.path.abspath(path) if path else None
   return {"dataset": generate.DATASET, "body_models": _body_models(world),
-          "image_size": world.image_size, "seed": world.seed, "mocap": absolute(world.mocap),
+          "body_model_fingerprints": _fingerprints(world), "image_size": world.image_size, "seed": world.seed, "mocap": absolute(world.mocap),
           "backgrounds": absolute(world.backgrounds)}
 
 
 def _merged_info(world, output_dir, split, stats):
   """The splits and settings for info.json, those of the folder's other splits kept."""
-  body_models = _body_models(world)
+  body_models, fingerprints = _body_models(world), _fingerprints(world)
   splits, seeds = {split: stats}, {split: world.seed}
   if os.path.isfile(os.path.join(output_dir, "info.json")):
     info = shards.read_info(output_dir)
@@ -53,6 +59,11 @@ def _merged_info(world, output_dir, split, stats):
       raise outputs.OutputError(
           f"{output_dir} holds synthetic splits with body models {info.get('body_models')} "
           f"at image size {info.get('image_size')}; render these settings into another folder")
+    if info.get("body_model_fingerprints") != fingerprints:
+      raise outputs.OutputError(
+          f"{output_dir} holds synthetic splits of other bodies under the same names "
+          f"{body_models} (fingerprints {info.get('body_model_fingerprints')}, now "
+          f"{fingerprints}); render into another folder")
     for other, other_seed in info.get("seeds", {}).items():
       if other != split and other_seed == world.seed:
         raise outputs.OutputError(
@@ -61,4 +72,5 @@ def _merged_info(world, output_dir, split, stats):
       if other != split:
         splits[other] = shards.SplitStats.from_json(info["splits"][other])
         seeds[other] = other_seed
-  return splits, {"body_models": body_models, "image_size": world.image_size, "seeds": seeds}
+  return splits, {"body_models": body_models, "body_model_fingerprints": fingerprints,
+                  "image_size": world.image_size, "seeds": seeds}
