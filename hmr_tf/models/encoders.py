@@ -63,9 +63,10 @@ def build_encoder(name="resnet50_v2", image_size=224, weights=None, synchronized
 
   if name == "resnet50_v1":
     images = keras.Input((image_size, image_size, 3), name="images")
-    model = keras.applications.ResNet50(
+    resnet = keras.applications.ResNet50(
         include_top=False, weights=None, input_tensor=CaffeInput(name="caffe_input")(images),
-        pooling="avg", name=name)
+        pooling="avg")
+    model = keras.Model(images, resnet.output, name=name)  # one input, not a list of one
   elif name == "resnet50_v2":
     model = resnet_v2.resnet50_v2(image_size, name=name)
   else:
