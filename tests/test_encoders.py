@@ -12,6 +12,8 @@ import tensorflow as tf
 
 from hmr_tf.models import build_encoder
 from hmr_tf.models import encoders
+from hmr_tf.models import resnet_v2
+from hmr_tf.models import small_encoder
 
 SIZE = 64  # the smallest convenient input: every stage keeps at least 2×2 pixels
 
@@ -252,3 +254,29 @@ def test_synchronized_batch_norm_uses_the_global_batch():
                        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
   errors = dict(line.split() for line in run.stdout.splitlines())
   assert float(errors["True"]) < 1e-4 < 1e-2 < float(errors["False"]), errors
+
+
+def test_every_weight_has_its_own_slim_variable(ours):
+  names = [resnet_v2.slim_variable(layer.name, w.name) for layer in ours.layers
+           for w in layer.weights]
+  assert len(names) == len(set(names)) == 270
+  # by hand, from tf_slim/nets/resnet_v2.py (scopes) and the layers' variable names
+  assert names[:2] == ["resnet_v2_50/conv1/weights", "resnet_v2_50/conv1/biases"]
+  assert "resnet_v2_50/block1/unit_1/bottleneck_v2/shortcut/biases" in names
+  assert "resnet_v2_50/block4/unit_3/bottleneck_v2/conv3/weights" in names
+  assert names[-1] == "resnet_v2_50/postnorm/moving_variance"
+  assert resnet_v2.slim_variable("conv2_block3_2_bn", "moving_variance") == (
+      "resnet_v2_50/block1/unit_3/bottleneck_v2/conv2/BatchNorm/moving_variance")
+  assert resnet_v2.slim_variable("conv5_block1_preact_bn", "gamma") == (
+      "resnet_v2_50/block4/unit_1/bottleneck_v2/preact/gamma")
+
+
+def test_small_encoder_sees_coordinates():
+  images = np.full((2, 3, 5, 3), 7.0, np.float32)
+  with_coordinates = small_encoder.AddCoordinates()(images).numpy()
+  np.testing.assert_array_equal(with_coordinates[..., :3], images)
+  np.testing.assert_allclose(with_coordinates[1, 2, :, 3], [-1, -0.5, 0, 0.5, 1])  # x
+  np.testing.assert_allclose(with_coordinates[1, :, 4, 4], [-1, 0, 1])  # y
+  model = build_encoder("small", image_size=SIZE)
+  assert model.get_layer("stem_conv").kernel.shape == (3, 3, 5, 32)
+  assert model.output.shape[1:] == (256,)

@@ -76,7 +76,10 @@ class HMR(keras.Model):
     self.built = True
 
   def call(self, images, training=False):
-    features = self.encoder(images, training=training)
+    return self.head(self.encoder(images, training=training), training=training)
+
+  def head(self, features, training=False):
+    """Everything beyond the encoder: features [B, F] -> the dict `call` returns."""
     thetas = self.regressor(features, training=training)
     theta = thetas[:, -1]
     camera, pose, shape = theta_lib.split(theta)
