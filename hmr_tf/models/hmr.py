@@ -38,6 +38,7 @@ class HMR(keras.Model):
     encoder: the encoder keras.Model, images [B, S, S, 3] -> [B, F].
     regressor: the IterativeRegressor (holds the trainable mean Θ₀, `mean_theta`).
     smpl: the SMPL layer.
+    image_size, num_iterations: as given.
 
   Call arguments:
     images: [B, S, S, 3] float in [-1, 1].

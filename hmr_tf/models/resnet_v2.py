@@ -54,14 +54,13 @@ BN_EPSILON = 1e-5  # slim resnet_arg_scope batch_norm_epsilon
 BN_MOMENTUM = 0.997  # slim resnet_arg_scope batch_norm_decay, as HMR uses it
 
 
-def _batch_norm(name, synchronized):
-  return keras.layers.BatchNormalization(
-      epsilon=BN_EPSILON, momentum=BN_MOMENTUM, synchronized=synchronized, name=name)
+def _batch_norm(name):
+  return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
-def _bottleneck(x, depth, stride, conv_shortcut, name, synchronized):
+def _bottleneck(x, depth, stride, conv_shortcut, name):
   """slim's bottleneck_v2 unit: [B, H, W, C] -> [B, H/stride, W/stride, 4·depth]."""
-  preact = _batch_norm(f"{name}_preact_bn", synchronized)(x)
+  preact = _batch_norm(f"{name}_preact_bn")(x)
   preact = keras.layers.Activation("relu", name=f"{name}_preact_relu")(preact)
   if conv_shortcut:
     shortcut = keras.layers.Conv2D(EXPANSION * depth, 1, strides=stride,
@@ -71,22 +70,21 @@ def _bottleneck(x, depth, stride, conv_shortcut, name, synchronized):
   else:
     shortcut = x
   y = keras.layers.Conv2D(depth, 1, use_bias=False, name=f"{name}_1_conv")(preact)
-  y = _batch_norm(f"{name}_1_bn", synchronized)(y)
+  y = _batch_norm(f"{name}_1_bn")(y)
   y = keras.layers.Activation("relu", name=f"{name}_1_relu")(y)
   y = keras.layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
   y = keras.layers.Conv2D(depth, 3, strides=stride, use_bias=False, name=f"{name}_2_conv")(y)
-  y = _batch_norm(f"{name}_2_bn", synchronized)(y)
+  y = _batch_norm(f"{name}_2_bn")(y)
   y = keras.layers.Activation("relu", name=f"{name}_2_relu")(y)
   y = keras.layers.Conv2D(EXPANSION * depth, 1, name=f"{name}_3_conv")(y)
   return keras.layers.Add(name=f"{name}_out")([shortcut, y])
 
 
-def resnet50_v2(image_size, synchronized=False, name="resnet50_v2"):
+def resnet50_v2(image_size, name="resnet50_v2"):
   """slim's resnet_v2_50, global-pooled: images [B, S, S, 3] in [-1, 1] -> [B, 2048].
 
   Args:
     image_size: S, the side of the square input (224 for HMR).
-    synchronized: make every BatchNormalization synchronized across replicas.
     name: the keras.Model's name.
   """
   images = keras.Input((image_size, image_size, 3), name="images")
@@ -96,8 +94,8 @@ def resnet50_v2(image_size, synchronized=False, name="resnet50_v2"):
   for stack, _, depth, units, stride in SLIM_BLOCKS:
     for unit in range(1, units + 1):
       x = _bottleneck(x, depth, stride if unit == units else 1, conv_shortcut=unit == 1,
-                      name=f"{stack}_block{unit}", synchronized=synchronized)
-  x = _batch_norm("post_bn", synchronized)(x)
+                      name=f"{stack}_block{unit}")
+  x = _batch_norm("post_bn")(x)
   x = keras.layers.Activation("relu", name="post_relu")(x)
   features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
   return keras.Model(images, features, name=name)

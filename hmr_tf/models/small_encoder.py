@@ -33,14 +33,13 @@ class AddCoordinates(keras.layers.Layer):
     return keras.ops.concatenate([images, grid], axis=-1)
 
 
-def _batch_norm(name, synchronized):
-  return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, synchronized=synchronized,
-                                         name=name)
+def _batch_norm(name):
+  return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
-def _basic_unit(x, width, stride, name, synchronized):
+def _basic_unit(x, width, stride, name):
   """Pre-activation unit of two 3×3 convs: [B, H, W, C] -> [B, H/stride, W/stride, width]."""
-  preact = _batch_norm(f"{name}_preact_bn", synchronized)(x)
+  preact = _batch_norm(f"{name}_preact_bn")(x)
   preact = keras.layers.Activation("relu", name=f"{name}_preact_relu")(preact)
   if stride > 1 or x.shape[-1] != width:
     shortcut = keras.layers.Conv2D(width, 1, strides=stride, name=f"{name}_0_conv")(preact)
@@ -48,26 +47,25 @@ def _basic_unit(x, width, stride, name, synchronized):
     shortcut = x
   y = keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False,
                           name=f"{name}_1_conv")(preact)
-  y = _batch_norm(f"{name}_1_bn", synchronized)(y)
+  y = _batch_norm(f"{name}_1_bn")(y)
   y = keras.layers.Activation("relu", name=f"{name}_1_relu")(y)
   y = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_2_conv")(y)
   return keras.layers.Add(name=f"{name}_out")([shortcut, y])
 
 
-def small_resnet(image_size, synchronized=False, name="small"):
+def small_resnet(image_size, name="small"):
   """images [B, S, S, 3] in [-1, 1] -> [B, 256] global-pooled features.
 
   Args:
     image_size: S; the stem halves it and stages 2–4 halve it again (S/16 at the end).
-    synchronized: make every BatchNormalization synchronized across replicas.
     name: the keras.Model's name.
   """
   images = keras.Input((image_size, image_size, 3), name="images")
   x = AddCoordinates(name="coordinates")(images)
   x = keras.layers.Conv2D(WIDTHS[0], 3, strides=2, padding="same", name="stem_conv")(x)
   for stage, width in enumerate(WIDTHS, start=1):
-    x = _basic_unit(x, width, 1 if stage == 1 else 2, f"stage{stage}", synchronized)
-  x = _batch_norm("post_bn", synchronized)(x)
+    x = _basic_unit(x, width, 1 if stage == 1 else 2, f"stage{stage}")
+  x = _batch_norm("post_bn")(x)
   x = keras.layers.Activation("relu", name="post_relu")(x)
   features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
   return keras.Model(images, features, name=name)
