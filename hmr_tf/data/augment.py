@@ -113,9 +113,10 @@ def _decode_window(jpeg, corner, size):
   """[size, size, 3] uint8: the window of a JPEG image, the image's edge pixels repeated where
   it leaves the image.
 
-  Only the part inside the image is decoded (decode_and_crop_jpeg skips the rest); each window
-  pixel then takes the nearest decoded pixel, which is itself inside the image and an edge
-  pixel beyond it.
+  Only the part inside the image is decoded (decode_and_crop_jpeg skips the rest). Where the
+  window leaves the image, each of its pixels then takes the nearest decoded pixel: itself
+  inside the image, an edge pixel beyond it. (The stored margin keeps HMR's windows inside,
+  where this costs nothing; the gathers would cost as much as the decoding.)
   """
   corner = tf.cast(corner[::-1], tf.int32)  # (y, x) from here on
   size = tf.cast(size, tf.int32)
@@ -128,7 +129,11 @@ def _decode_window(jpeg, corner, size):
   def nearest(axis):
     return tf.clip_by_value(tf.range(size) + corner[axis] - low[axis], 0,
                             high[axis] - low[axis] - 1)
-  return tf.gather(tf.gather(inside, nearest(0), axis=0), nearest(1), axis=1)
+
+  def edge_padded():
+    return tf.gather(tf.gather(inside, nearest(0), axis=0), nearest(1), axis=1)
+  fits = tf.reduce_all((low == corner) & (high == corner + size))
+  return tf.cond(fits, lambda: inside, edge_padded)
 
 
 def _keypoints_in_window(keypoints, corner, size):

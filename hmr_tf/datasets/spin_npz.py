@@ -120,9 +120,11 @@ def _known(S):
 
 
 def _median_distance(S, known, a, b):
+  """Median distance between joints a and b over the rows that have both, or None."""
   rows = known[:, a] & known[:, b]
-  return float(np.median(np.linalg.norm(S[rows, a, :3] - S[rows, b, :3], axis=-1))) \
-      if rows.any() else None
+  if not rows.any():
+    return None
+  return float(np.median(np.linalg.norm(S[rows, a, :3] - S[rows, b, :3], axis=-1)))
 
 
 def check_layout(S, joint_set, path):
