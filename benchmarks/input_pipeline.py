@@ -2,7 +2,7 @@
 
   python benchmarks/input_pipeline.py [--batches 40] [--repeats 3]
 
-Writes its own shards first: 512 person crops stored as the converters store them (320×320
+Writes its own shards first: 512 person crops stored as the converters store them (322×322
 JPEG, quality 95, about 30 KB each, like a real photo cropped the same way) from smooth random
 images with texture and noise. Compares hmr_tf.data.pipeline with the raw ops alone (read,
 decode the whole JPEG, resize to 224, batch), the ceiling for a pipeline that decodes whole
@@ -131,8 +131,9 @@ def main():
             pipeline.train_dataset(person, mocap, BATCH, SIZE, color_strength=0.2,
                                    shuffle_buffer=1000),
     }
+    side = schema.REFERENCE_SIZE
     print(f"Input pipeline, {SIZE}×{SIZE} images, batch {BATCH}, {NUM_IMAGES} stored "
-          f"320×320 JPEG crops (mean {jpeg_kb:.0f} KB) — {machine.describe(tf)}\n")
+          f"{side}×{side} JPEG crops (mean {jpeg_kb:.0f} KB) — {machine.describe(tf)}\n")
     print("| pipeline | images/s (median of {}) |".format(args.repeats))
     print("|---|---:|")
     for name, dataset in cases.items():

@@ -52,6 +52,12 @@ COCO_17 = JointSet("coco_17", (
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle"))
 
+# The 19 keypoints as the original's TFRecords store them (image/x, image/y, then
+# image/face_pts) and russoale/hmr2.0's keypoints_2d: LSP's 14, then COCO's first five points in
+# COCO's order (coco_to_tfrecords.py convert_coco2universal takes COCO rows 0-4), so the ears
+# come left first, unlike COCOPLUS_19 above.
+HMR_RECORDS_19 = JointSet("hmr_records_19", LSP_14.names + COCO_17.names[:5])
+
 # OpenPose's 18-keypoint COCO model (3DPW's poses2d). Its neck is the midpoint of the shoulders,
 # which HMR's COCO converter does not take for the LSP neck either, so it keeps its own name.
 OPENPOSE_18 = JointSet("openpose_18", (
@@ -101,9 +107,9 @@ MPI_INF_3DHP_17 = JointSet("mpi_inf_3dhp_17", (
     "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
     "left_knee", "left_ankle", "pelvis", "spine", "head"))
 
-JOINT_SETS = {s.name: s for s in (SMPL_24, LSP_14, COCOPLUS_19, COCO_17, OPENPOSE_18, MPII_16,
-                                  H36M_17, H36M_17_RAW, SPIN_24, MPI_INF_3DHP_28,
-                                  MPI_INF_3DHP_17)}
+JOINT_SETS = {s.name: s for s in (SMPL_24, LSP_14, COCOPLUS_19, COCO_17, HMR_RECORDS_19,
+                                  OPENPOSE_18, MPII_16, H36M_17, H36M_17_RAW, SPIN_24,
+                                  MPI_INF_3DHP_28, MPI_INF_3DHP_17)}
 
 
 def index_map(source: JointSet, target: JointSet) -> np.ndarray:

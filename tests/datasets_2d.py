@@ -157,10 +157,10 @@ def write_coco(root, annotations, split="train", year="2017", image_folder=None)
   write_person_image(os.path.join(root, folder, name), standing(joints.COCO_17))
 
 
-def convert(name, input_dir, output_dir, splits=None, **kwargs):
+def convert(name, input_dir, output_dir, splits=None, allow_empty=False, **kwargs):
   """What `hmr-convert NAME --input input_dir --output output_dir` does; returns the info."""
   module = convert_cli.converter(name)
-  items = convert_cli.list_splits(module, str(input_dir), splits)
+  items = convert_cli.list_splits(module, str(input_dir), splits, allow_empty)
   return convert_cli.write_dataset(name, module, items, str(output_dir), str(input_dir),
                                    **kwargs)
 

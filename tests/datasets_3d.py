@@ -107,8 +107,9 @@ def write_3dhp_test(root, number, valid, hdf5):
 
 # SPIN's / mmpose's npz.
 
-def write_spin_npz(path, joint_set, imgnames, poses=None, image_root=None):
-  """SPIN's npz of the person, row i moved 0.1 i m sideways; images under image_root."""
+def write_spin_npz(path, joint_set, imgnames, poses=None, image_root=None, root_relative=False):
+  """SPIN's npz of the person, row i moved 0.1 i m sideways; images under image_root. With
+  root_relative, 'S' is moved to the pelvis, as SPIN's own files are (mmpose's are not)."""
   shifts = [(0.1 * i, 0, 0) for i in range(len(imgnames))]
   points3d = np.stack([body(joint_set, s) for s in shifts])
   known = np.ones((len(imgnames), len(joint_set), 1))
@@ -117,6 +118,8 @@ def write_spin_npz(path, joint_set, imgnames, poses=None, image_root=None):
                                 "left_ear", "right_ear"])] = 0
   part = np.concatenate([np.stack([project(p) for p in points3d]), known], 2) * known
   low, high = part[..., :2].min(1), part[..., :2].max(1)
+  if root_relative:
+    points3d = points3d - points3d[:, [joint_set.index("pelvis")]]
   fields = {"imgname": np.array(imgnames), "center": (low + high) / 2,
             "scale": 1.2 * (high - low).max(1) / 200, "part": part,
             "S": np.concatenate([points3d, known], 2) * known}

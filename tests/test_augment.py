@@ -10,8 +10,9 @@ from hmr_tf import joints
 from hmr_tf.body import SMPL, BodyModel
 from hmr_tf.data import augment
 from hmr_tf.data import schema
+from hmr_tf.datasets import person_crop
 
-STORED = 320  # px: side of the stored crops
+STORED = 322  # px: side of the stored crops (schema.REFERENCE_SIZE, written out)
 SIZE = 64  # px: side of the model's image in these tests
 MIRROR = np.array([-1.0, 1.0, 1.0])
 
@@ -45,7 +46,7 @@ def run(fn, example, mode):
 
 
 def dots_example(seed):
-  """19 dots on black, one per keypoint, each with its own colour; a few keypoints far out.
+  """19 dots on black, one per keypoint, each with its own colour; one keypoint far out.
 
   Returns the parsed example and each keypoint's colour [19, 3].
   """
@@ -79,24 +80,34 @@ def test_keypoints_stay_on_their_dots(mode, scale, shift, flip):
   keypoints = out["keypoints2d"].numpy()
   source = mirror_indices(joints.COCOPLUS_19) if flip else np.arange(19)
   for j, (u, v, visible) in enumerate(keypoints):
-    if source[j] in (3, 7):  # far out of the window / annotated invisible
+    if source[j] == 7:  # annotated invisible
       assert visible == 0 and u == 0 and v == 0
       continue
     assert visible == 1
+    if source[j] == 3:  # out of every window: still labelled, where the window puts it
+      size = np.round(224 / scale)
+      corner = np.round(STORED / 2 + np.array(shift) - (size - 1) / 2)
+      expected = (np.array([5.0, 300.0]) - corner + 0.5) * 2 / size - 1
+      expected[0] *= -1 if flip else 1
+      np.testing.assert_allclose([u, v], expected, atol=1e-5)
+      assert max(abs(u), abs(v)) > 1
+      continue
     column, row = np.round((np.array([u, v]) + 1.0) * SIZE / 2 - 0.5).astype(int)
     np.testing.assert_allclose(image[row, column], colours[source[j]], atol=15.0)
 
 
 def test_unaugmented_keypoints_by_hand():
   keypoints = np.zeros((19, 3))
-  keypoints[:4] = [[48, 48, 1], [271, 160, 1], [272, 100, 1], [160, 47, 1]]
+  keypoints[:4] = [[50, 50, 1], [273, 162, 1], [274, 100, 1], [161, 49, 1]]
   example = stored_example(np.zeros((STORED, STORED, 3), np.uint8), keypoints)
   out = augment.crop_example(example, SIZE)["keypoints2d"].numpy()
-  # Window: 224 px, first pixel at round(160 - 223 / 2) = 48 (half to even), so pixel p lies
-  # at (p - 48 + 0.5) / 112 - 1: the first and last pixels' centres are ±(1 - 1/224).
+  # Window: 224 px, first pixel at round(161 - 223 / 2) = 50 (half to even), so pixel p lies
+  # at (p - 50 + 0.5) / 112 - 1: the first and last pixels' centres are ±(1 - 1/224). The last
+  # two keypoints lie a pixel outside the window: still labelled, just beyond ±1.
   np.testing.assert_allclose(out[:4], [[-1 + 1 / 224, -1 + 1 / 224, 1],
-                                       [1 - 1 / 224, 112.5 / 112 - 1, 1],
-                                       [0, 0, 0], [0, 0, 0]], atol=1e-6)
+                                       [1 - 1 / 224, 1 / 224, 1],
+                                       [1 + 1 / 224, 50.5 / 112 - 1, 1],
+                                       [-1 / 224, -1 - 1 / 224, 1]], atol=1e-6)
   assert not out[4:].any()
 
 
@@ -122,13 +133,14 @@ def test_a_smaller_stored_crop_gives_the_same_crop():
 
 
 def bilinear(image, x, y):
-  """numpy: image [H, W, C] sampled at columns x [N] and rows y [M], zero outside. [M, N, C]"""
-  height, width = image.shape[:2]
+  """numpy: image [H, W, C] sampled at columns x [N] and rows y [M], its edge pixels repeated
+  outside (np.pad's "edge" mode, as HMR pads). [M, N, C]"""
+  pad = 64
+  padded = np.pad(image, [(pad, pad), (pad, pad), (0, 0)], mode="edge")
+  x, y = x + pad, y + pad
 
   def at(rows, columns):
-    inside = np.logical_and.outer((rows >= 0) & (rows < height), (columns >= 0) & (columns < width))
-    pixels = image[np.clip(rows, 0, height - 1)][:, np.clip(columns, 0, width - 1)]
-    return pixels * inside[..., None]
+    return padded[rows][:, columns]
 
   x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
   wx, wy = (x - x0)[None, :, None], (y - y0)[:, None, None]
@@ -144,19 +156,59 @@ def test_image_is_the_scaled_shifted_window(scale, shift, flip):
   center = np.array([150.0, 170.0])
   example = stored_example(texture.astype(np.uint8), np.zeros((19, 3)), center)
   out = augment.crop_example(example, SIZE, scale, shift, flip)["image"].numpy()
-  # numpy: the window of 224 / scale px centred at center + shift / scale, snapped to pixels,
-  # sampled at the output pixels' centres.
+  # numpy: the window of 224 / scale px centred at center + shift (HMR moves the centre before
+  # it scales), snapped to pixels, sampled at the output pixels' centres.
   size = np.round(224 / scale)
-  corner = np.round(center + np.array(shift) / scale - (size - 1) / 2)
+  corner = np.round(center + np.array(shift) - (size - 1) / 2)
   sampled = corner[:, None] + (np.arange(SIZE) + 0.5) * size / SIZE - 0.5  # [2 (x, y), SIZE]
   if flip:
     sampled[0] = sampled[0, ::-1]
   stored = tf.io.decode_jpeg(example["image/encoded"]).numpy()
   expected = bilinear(stored, sampled[0], sampled[1]) / 127.5 - 1.0
-  # Decoding the window alone gives the pixels of decoding the whole image.
-  np.testing.assert_allclose(out, expected, atol=0.5 / 127.5)
-  if scale < 1:  # this window reaches beyond the stored image: black there
-    assert (sampled[1] > STORED).any() and (out[sampled[1] > STORED] == -1.0).all()
+  # Decoding the window alone gives the pixels of decoding the whole image (within a grey
+  # level: at the window's edge, chroma is upsampled without the pixels beyond), and beyond
+  # the image its edge pixels.
+  np.testing.assert_allclose(out, expected, atol=1.0 / 127.5)
+  assert (sampled[1] > STORED - 1).any() == (scale < 1)  # this window reaches beyond the image
+
+
+@pytest.mark.parametrize("center", [STORED / 2 - 0.5, STORED / 2, STORED / 2 + 0.5])
+def test_hmrs_widest_window_stays_inside_the_stored_crop(center):
+  # HMR's extremes, by hand: scale 0.8 (a 280 px window), the centre moved 20 px either way;
+  # a converter's stored centre is within half a pixel of the crop's middle.
+  for shift in (-20.0, 20.0):
+    corner, size = augment.crop_window(tf.constant([center, center]), 0.8, (shift, shift))
+    corner, size = corner.numpy(), size.numpy()
+    assert size == 280
+    assert np.all(corner >= 0) and np.all(corner + size <= STORED), (corner, size)
+
+
+def test_no_black_pixel_in_augmented_crops_of_an_image_with_content_to_its_borders():
+  # A textured photo, nowhere darker than 80, with the person near its top-left corner: the
+  # stored crop reaches beyond the photo, and HMR's augmentations beyond the stored crop.
+  rng = np.random.default_rng(0)
+  photo = cv2.resize(rng.uniform(80, 255, (12, 16, 3)), (160, 120)).astype(np.uint8)
+  keypoints = np.zeros((19, 3))
+  keypoints[:, :2] = rng.uniform(5, 60, (19, 2))
+  keypoints[:, 2] = 1
+  record = person_crop.person_example(photo, keypoints, "test", "0", center=(10.0, 10.0),
+                                      scale=1.5)
+  example = schema.parse_person(tf.constant(record.SerializeToString()))
+  cases = [dict(scale=0.8, shift=(x, y), flip=False) for x in (-20, 20) for y in (-20, 20)]
+  outputs = [augment.crop_example(example, SIZE, **case) for case in cases]
+  outputs += [augment.augment(example, tf.constant([seed, 1]), SIZE) for seed in range(20)]
+  for out in outputs:
+    pixels = (out["image"].numpy() + 1.0) * 127.5
+    assert pixels.max(axis=-1).min() > 60  # the darkest pixel is the photo's, not padding
+
+
+def test_person_crop_repeats_the_edge_pixels_beyond_the_image():
+  image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), np.uint8)
+  cropped, offset = person_crop.crop(image, center=(3.0, 25.0), scale=1.0, margin=20)
+  np.testing.assert_array_equal(offset, [-17, 5])
+  # numpy: pad by repeating the edges, then cut the window.
+  padded = np.pad(image, [(20, 20), (20, 20), (0, 0)], mode="edge")
+  np.testing.assert_array_equal(cropped, padded[5 + 20:45 + 20, -17 + 20:23 + 20])
 
 
 def test_flip_pose_by_hand():

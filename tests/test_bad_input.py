@@ -292,4 +292,5 @@ def test_an_absurd_person_size_is_refused_before_rescaling(tmp_path):
   points[0, 0] += 1e-6  # a person a millionth of a pixel tall: scale 1.5e8
   with pytest.raises(checks.BadInput, match=r"im00001\.jpg: a crop scale of 1\.5e\+08 .* more "
                                             r"than the limit of"):
-    keypoints2d.example("lsp", str(path), points, joints.LSP_14, "joints.mat: joints[:, :, 0]")
+    keypoints2d.example("lsp", str(path), points, joints.LSP_14, "joints.mat: joints[:, :, 0]",
+                        "diagonal")

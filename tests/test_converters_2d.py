@@ -1,5 +1,6 @@
 """The 2D converters (lsp, lspet, mpii, coco) on fixtures in their real formats and real files."""
 
+import dataclasses
 import json
 import os
 
@@ -57,6 +58,24 @@ def test_lspet_converts_every_image_and_reads_1_as_visible(tmp_path):
     datasets_2d.check_on_person(example)
   assert [e["image_id"] for e in examples] == [b"im00001.jpg", b"im00002.jpg", b"im00003.jpg"]
   assert visibility(examples[0], "left_ankle") == 0 and visibility(examples[1], "left_ankle") == 1
+
+
+def test_lsp_and_lspet_are_stored_as_released_and_the_original_size_release_rescaled(tmp_path):
+  # HMR's lsp_to_tfrecords.py: the 150 px releases as they are (scale 1).
+  datasets_2d.write_lsp(tmp_path, 2, layout="jci", visible_flag=1, digits=5)
+  items = lspet.list_items(tmp_path, "train")
+  assert {item.rule for item in items} == {"as_released"}
+  example = datasets_2d.read_example(next(lspet.make_examples(items[0])))
+  assert example["crop/scale"] == 1.0
+  # The same people three times larger (the original-size LSP's median is 430 px) get HMR's
+  # diagonal rule: 150 px over the standing person's 90 × 200 px box.
+  _, keypoints = lsp.read_joints(tmp_path, "jci", visible_flag=1)
+  assert lsp.scale_rule(keypoints) == "as_released"
+  keypoints[..., :2] *= 3
+  assert lsp.scale_rule(keypoints) == "diagonal"
+  item = dataclasses.replace(items[1], rule="diagonal")
+  example = datasets_2d.read_example(next(lspet.make_examples(item)))
+  np.testing.assert_allclose(example["crop/scale"], 150 / np.hypot(90, 200), rtol=1e-6)
 
 
 def test_a_malformed_mat_file_is_named(tmp_path):
@@ -121,6 +140,20 @@ def test_mpii_upper_neck_becomes_the_lsp_neck(tmp_path):
         source[joints.MPII_16.index(name)] * scale, atol=1e-3)
 
 
+def test_mpii_without_ankles_is_sized_by_head_top_to_hip(tmp_path):
+  # HMR's mpii_to_tfrecords.py: no ankle labelled, so head top to hip is 75 px; the standing
+  # person's head top is (0, -100) from the mid-hip and the hips (±15, 10): 111.0 px.
+  points = datasets_2d.standing(joints.MPII_16)
+  visible = np.ones(16, int)
+  visible[joints.MPII_16.indices(["left_ankle", "right_ankle"])] = 0
+  datasets_2d.write_mpii_json(tmp_path, entries=[
+      {"image": "000000000.jpg", "joints": points.tolist(), "joints_vis": visible.tolist()}])
+  (item,) = mpii.list_items(tmp_path, "train")
+  example = datasets_2d.read_example(next(mpii.make_examples(item)))
+  np.testing.assert_allclose(example["crop/scale"], 75 / np.hypot(15, 110), rtol=1e-6)
+  datasets_2d.check_on_person(example)
+
+
 def test_mpii_json_bad_entry_names_file_entry_and_field(tmp_path):
   datasets_2d.write_mpii_json(tmp_path, entries=[{"image": "000000000.jpg",
                                                   "joints": [[1.0, 2.0]] * 15,
@@ -163,6 +196,19 @@ def test_coco_layouts_and_hmr_filters(tmp_path, year, image_folder):
   assert visibility(example, "right_ear") == 1
 
 
+def test_coco_without_legs_is_sized_by_one_shoulder_hip_pair(tmp_path):
+  # HMR's coco_to_tfrecords.py: no ankle, the left shoulder (30, -55) and hip (15, 10) from
+  # the mid-hip: 66.7 px to 75 px. The right hip is not labelled: no right pair.
+  visible = np.zeros(17, int)
+  visible[joints.COCO_17.indices(["nose", "left_eye", "right_eye", "left_ear", "right_ear",
+                                  "left_shoulder", "right_shoulder", "left_hip"])] = 2
+  datasets_2d.write_coco(tmp_path, [datasets_2d.coco_annotation(1, visible)])
+  (item,) = coco.list_items(tmp_path, "train")
+  example = datasets_2d.read_example(next(coco.make_examples(item)))
+  np.testing.assert_allclose(example["crop/scale"], 75 / np.hypot(15, 65), rtol=1e-6)
+  datasets_2d.check_on_person(example)
+
+
 def test_coco_bad_keypoints_name_file_annotation_and_field(tmp_path):
   annotation = datasets_2d.coco_annotation(42)
   annotation["keypoints"] = annotation["keypoints"][:-3]
@@ -190,7 +236,7 @@ def test_a_person_with_no_visible_keypoint_is_skipped(tmp_path):
   datasets_2d.write_lsp(tmp_path, 1, layout="jci", visible_flag=1, digits=5)
   (item,) = lspet.list_items(tmp_path, "train")
   item.keypoints[:, 2] = 0
-  with pytest.raises(SkipExample, match="no visible keypoints"):
+  with pytest.raises(SkipExample, match="no keypoints labelled"):
     list(lspet.make_examples(item))
 
 
@@ -250,6 +296,10 @@ def test_real_lsp_annotations_read_with_0_as_visible(shared_data):
   assert 0.9 < keypoints[..., 2].mean() < 0.95  # most LSP joints are visible
   with pytest.raises(FileNotFoundError, match=r"no image folder .* images/"):
     lsp.list_items(raw, "train")  # this copy comes without its images
+  # The original-size release: rescaled by HMR's diagonal rule, unlike LSP-extended's 150 px.
+  assert lsp.scale_rule(keypoints) == "diagonal"
+  _, released = lsp.read_joints(os.path.join(shared_data, "lspet"), "jci", visible_flag=1)
+  assert lsp.scale_rule(released) == "as_released"
 
 
 def _sample(shared_data, tmp_path, dataset, annotation, image_folder):

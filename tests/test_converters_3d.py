@@ -13,6 +13,7 @@ import datasets_3d
 from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf import safe_pickle
+from hmr_tf.data import schema
 from hmr_tf.data import shards
 from hmr_tf.datasets import h36m
 from hmr_tf.datasets import mpi_inf_3dhp
@@ -22,6 +23,7 @@ from hmr_tf.datasets import raw_files
 
 _COCOPLUS = joints.COCOPLUS_19
 _LSP = len(joints.LSP_14)
+_MIDDLE = [schema.REFERENCE_SIZE / 2] * 2  # a stored crop's centre
 
 
 def examples_of(module, items):
@@ -164,6 +166,78 @@ def test_h36m_reads_mmposes_body3d_form_in_its_folder_layout(tmp_path):
   assert example["has_3d"] == 1 and example["has_smpl"] == 0
 
 
+def test_spin_npz_crops_from_its_keypoints_whatever_its_scale_says(tmp_path):
+  datasets_3d.write_spin_npz(tmp_path / "h36m.npz", joints.SPIN_24, _H36M_NAMES[:1])
+  data = dict(np.load(tmp_path / "h36m.npz"))
+  np.savez(tmp_path / "h36m.npz", **{**data, "scale": data["scale"] * 2})
+  (example,) = examples_of(h36m, h36m.list_items(str(tmp_path), "train"))
+  # HMR's diagonal rule on every labelled point of the file's own joints (the head among
+  # them, which the stored cocoplus keypoints lack).
+  part = data["part"][0]
+  points = part[part[:, 2] > 0, :2]
+  diagonal = np.linalg.norm(points.max(0) - points.min(0))
+  np.testing.assert_allclose(example["crop/scale"], 150 / diagonal, rtol=1e-5)
+  np.testing.assert_allclose(example["crop/center"], _MIDDLE, atol=0.5)
+  # Without 'part' (SPIN's Human3.6M test files), the box: 0.9 × the mask's longer side.
+  del data["part"]
+  np.savez(tmp_path / "h36m.npz", **data)
+  (item,) = h36m.list_items(str(tmp_path), "train")
+  np.testing.assert_allclose(item.box[2], 150 * 0.9 / (data["scale"][0] * 200), rtol=1e-6)
+
+
+def test_spin_npz_root_relative_joints_are_stored_as_such(tmp_path):
+  datasets_3d.write_spin_npz(tmp_path / "spin.npz", joints.SPIN_24, _H36M_NAMES[:1],
+                             root_relative=True)
+  datasets_3d.write_spin_npz(tmp_path / "mmpose" / "mmpose.npz", joints.SPIN_24,
+                             _H36M_NAMES[:1])
+  (spin,) = examples_of(h36m, h36m.list_items(str(tmp_path / "spin.npz"), "train"))
+  (mmpose,) = examples_of(h36m, h36m.list_items(str(tmp_path / "mmpose"), "train"))
+  assert (spin["keypoints3d/root_relative"], mmpose["keypoints3d/root_relative"]) == (1, 0)
+  assert spin["keypoints3d/universal"] == mmpose["keypoints3d/universal"] == 0
+  # The same joints, moved by the pelvis's camera position.
+  pelvis = datasets_3d.body(joints.SPIN_24)[joints.SPIN_24.index("pelvis")]
+  np.testing.assert_allclose(spin["keypoints3d"] + pelvis, mmpose["keypoints3d"], atol=1e-6)
+  check_projection(mmpose, 0.01, datasets_3d.INTRINSICS)
+
+
+def test_3dhp_npz_of_spin_holds_univ_annot3_in_its_test_rows(tmp_path):
+  names = ["S4_Seq2_Cam0_001033.jpg", "TS1_002001.jpg"]
+  datasets_3d.write_spin_npz(tmp_path / "mpi_inf_3dhp.npz", joints.SPIN_24, names,
+                             root_relative=True)
+  (train,) = examples_of(mpi_inf_3dhp, mpi_inf_3dhp.list_items(str(tmp_path), "train"))
+  (test,) = examples_of(mpi_inf_3dhp, mpi_inf_3dhp.list_items(str(tmp_path), "test"))
+  assert (train["keypoints3d/root_relative"], train["keypoints3d/universal"]) == (1, 0)
+  assert (test["keypoints3d/root_relative"], test["keypoints3d/universal"]) == (1, 1)
+
+
+def test_h36m_refuses_an_mpi_inf_3dhp_npz(tmp_path):
+  # SPIN's 3DHP file has SPIN's 24 joints, as its Human3.6M file: its names give it away.
+  name = "S1/Seq1/imageFrames/video_0/frame_000001.jpg"
+  datasets_3d.write_spin_npz(tmp_path / "names" / "3dhp.npz", joints.SPIN_24, [name])
+  with pytest.raises(checks.BadInput, match=rf"3dhp\.npz: field 'imgname' holds '{name}' in "
+                                            r"row 0, which is no Human3\.6M frame"):
+    h36m.list_items(str(tmp_path / "names"), "train")
+  # mmpose's has 17 joints in 3DHP's order: even renamed, read in Human3.6M's order its
+  # skeleton is scrambled.
+  datasets_3d.write_spin_npz(tmp_path / "layout" / "3dhp.npz", joints.MPI_INF_3DHP_17,
+                             _H36M_NAMES[:1])
+  with pytest.raises(checks.BadInput, match=r"3dhp\.npz: field 'S' does not hold h36m_17_raw "
+                                            r"joints .* hip-knee bones measure"):
+    h36m.list_items(str(tmp_path / "layout"), "train")
+
+
+def test_an_empty_split_is_an_error_unless_asked_for(tmp_path):
+  # Only training subjects: `--splits test` finds no S9 or S11 rows.
+  datasets_3d.write_spin_npz(tmp_path / "raw" / "h36m.npz", joints.SPIN_24,
+                             [_H36M_NAMES[0], _H36M_NAMES[2]])
+  with pytest.raises(ValueError, match=r"split 'test': .*raw holds nothing for it .* "
+                                       r"--allow_empty_splits writes it empty"):
+    datasets_2d.convert("h36m", tmp_path / "raw", tmp_path / "out", splits=["test"])
+  info = datasets_2d.convert("h36m", tmp_path / "raw", tmp_path / "out", splits=["test"],
+                             allow_empty=True)
+  assert info["splits"]["test"] == {"examples": 0, "items": 0, "skipped": {}}
+
+
 def test_npz_errors_name_the_file_and_field(tmp_path):
   datasets_3d.write_spin_npz(tmp_path / "a.npz", joints.SPIN_24, _H36M_NAMES[:1])
   data = dict(np.load(tmp_path / "a.npz"))
@@ -243,7 +317,7 @@ def test_pw3d_npz_forms_crop_the_box(tmp_path):
   np.testing.assert_allclose(humandata["crop/scale"], 150 / np.hypot(60, 100), rtol=1e-5)
   np.testing.assert_allclose(spin["crop/scale"], 150 / 100, rtol=1e-5)
   for example in (humandata, spin):
-    np.testing.assert_allclose(example["crop/center"], [160, 160], atol=1)
+    np.testing.assert_allclose(example["crop/center"], _MIDDLE, atol=1)
     np.testing.assert_allclose(example["smpl/pose"][:3], rotation[0], atol=1e-6)
     assert (example["has_smpl"], example["has_3d"], example["keypoints2d"][:, 2].sum()) == (
         1, 0, 0)
@@ -280,6 +354,7 @@ def test_real_h36m_npz(shared_data):
     datasets_2d.check_on_person(example, synthetic=False)
     assert (example["has_3d"], example["has_smpl"]) == (1, 1)
     assert np.all((example["keypoints3d"][:, 2] > 3) & (example["keypoints3d"][:, 2] < 8))
+    assert example["keypoints3d/root_relative"] == 0  # mmpose's: the camera frame
     _check_smpl_in_camera_frame(example)
     subject, rest = item.image_id.split("_", 1)
     camera = cameras[(subject, rest.split(".")[1].split("_")[0])]
@@ -309,8 +384,16 @@ def test_real_3dhp_npz(shared_data):
       datasets_2d.check_on_person(example, synthetic=False)
       assert (example["has_3d"], example["has_smpl"]) == (1, 0)
       assert np.all((example["keypoints3d"][:, 2] > 2) & (example["keypoints3d"][:, 2] < 6))
+      # mmpose's annot3, in the camera frame, in every split.
+      assert example["keypoints3d/root_relative"] == example["keypoints3d/universal"] == 0
       camera = cameras[item.image_id.rsplit("_", 1)[0]]
       check_projection(example, 3 * example["crop/scale"], _intrinsics(camera))
+
+
+def test_real_3dhp_npz_is_refused_as_h36m(shared_data):
+  root = os.path.join(shared_data, "mmpose_testdata", "mpi_inf_3dhp")
+  with pytest.raises(checks.BadInput, match="does not hold h36m_17_raw joints"):
+    h36m.list_items(root, "train")
 
 
 def test_real_3dpw_npz(shared_data, tmp_path):
@@ -319,7 +402,7 @@ def test_real_3dpw_npz(shared_data, tmp_path):
   assert (example["has_smpl"], example["has_3d"]) == (1, 0)
   # mmhuman3d's first converter mangled the box height; undone, the woman (x 109–406,
   # y 674–1477 in the 1080 × 1920 source) is centred and 150 px along the diagonal.
-  np.testing.assert_allclose(example["crop/center"], [160, 160], atol=1)
+  np.testing.assert_allclose(example["crop/center"], _MIDDLE, atol=1)
   np.testing.assert_allclose(example["crop/scale"], 150 / np.hypot(297, 803), rtol=0.01)
   up = Rotation.from_rotvec(example["smpl/pose"][:3]).apply([0, 1, 0])
   assert up[1] < -0.7  # SMPL's up is the image's up: camera frame

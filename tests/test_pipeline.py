@@ -25,7 +25,9 @@ LEVELS = {"a": 200, "b": 40, "c3d": 120}
 def _person(item, with_3d):
   name, index = item
   rng = np.random.default_rng(index)
-  image = np.full((200, 200, 3), LEVELS[name], np.uint8)
+  # The level, with a gentle ramp (±10) so that crops of different windows differ.
+  ramp = np.linspace(-10, 10, 200)[:, None, None]
+  image = np.broadcast_to(LEVELS[name] + ramp, (200, 200, 3)).astype(np.uint8)
   keypoints = np.ones((19, 3))
   keypoints[:, 0] = rng.uniform(60, 140, 19)
   keypoints[:, 1] = rng.uniform(25, 175, 19)
@@ -78,7 +80,8 @@ def test_half_2d_half_3d_batches_with_3x_mocap(data):
   for person, mocap in dataset.take(3):
     expected_shapes = {"image": [8, SIZE, SIZE, 3], "keypoints2d": [8, 19, 3],
                        "keypoints3d": [8, 14, 3], "has_3d": [8], "pose": [8, 72],
-                       "shape": [8, 10], "has_smpl": [8]}
+                       "shape": [8, 10], "has_smpl": [8], "root_relative": [8],
+                       "universal": [8]}
     assert {k: v.shape.as_list() for k, v in person.items()} == expected_shapes
     assert all(v.dtype == tf.float32 for v in person.values())
     assert mocap["pose"].shape == [24, 72] and mocap["shape"].shape == [24, 10]
@@ -88,7 +91,9 @@ def test_half_2d_half_3d_batches_with_3x_mocap(data):
     assert set(_source(person["image"][4:])) == {"c3d"}
     assert not person["keypoints3d"][:4].numpy().any() and person["keypoints3d"][4:].numpy().any()
     assert np.abs(person["image"].numpy()).max() <= 1.0
-    assert np.abs(person["keypoints2d"].numpy()).max() <= 1.0
+    # Keypoints within 75 px of the centre, moved by up to 20 px, in a window at least
+    # 224 / 1.23 = 182 px wide: within 95 / 91 of its half-width, labelled outside it too.
+    assert np.abs(person["keypoints2d"].numpy()).max() <= 95 / 91
 
 
 def test_all_2d_without_3d_datasets(data):
@@ -242,6 +247,17 @@ def test_a_damaged_info_json_is_named(data, tmp_path, content, match):
   (damaged / "info.json").write_bytes(content)
   with pytest.raises(checks.BadInput, match=f"{damaged / 'info.json'}: {match}"):
     pipeline.train_dataset(str(damaged), data["mocap"], 4, SIZE)
+
+
+def test_shards_of_schema_version_1_are_refused(data, tmp_path):
+  # Version 1 zeroed keypoints outside the crop and padded it black: convert again.
+  old = tmp_path / "old"
+  shutil.copytree(data["b"], old)
+  info = json.loads((old / "info.json").read_text())
+  (old / "info.json").write_text(json.dumps({**info, "schema_version": 1}))
+  with pytest.raises(checks.BadInput, match=f"{old / 'info.json'}: schema_version 1 but this "
+                                            "hmr_tf reads version 2; convert the dataset again"):
+    pipeline.train_dataset(str(old), data["mocap"], 4, SIZE)
 
 
 @pytest.mark.parametrize("size", [0, 1000])

@@ -1,13 +1,14 @@
 """hmr-convert: a raw dataset -> TFRecord shards and info.json.
 
   hmr-convert NAME --input RAW [--output datasets/NAME] [--splits train,test]
-      [--num_workers N] [--skip_bad] [--items_per_shard K]
+      [--num_workers N] [--skip_bad] [--items_per_shard K] [--allow_empty_splits]
 
 NAME is a converter module of hmr_tf.datasets (lsp, lspet, mpii, coco, …); its docstring, and
 datasets/README.md, say what RAW must hold. Without --skip_bad the first bad item (a missing
 image, a malformed entry) stops the conversion with an error naming the file and the field; a
-rerun with the same flags skips the shards that are finished, and one with other settings is
-refused. One run writes an output folder at a time.
+split with no items in RAW is an error too, unless --allow_empty_splits. A rerun with the same
+flags skips the shards that are finished, and one with other settings is refused. One run
+writes an output folder at a time.
 """
 
 import importlib
@@ -34,6 +35,9 @@ _SKIP_BAD = flags.DEFINE_bool(
 _ITEMS_PER_SHARD = flags.DEFINE_integer(
     "items_per_shard", 1000, "Items (images, or person annotations) per shard; keep it when "
     "resuming.")
+_ALLOW_EMPTY_SPLITS = flags.DEFINE_bool(
+    "allow_empty_splits", False, "Write a split that has no items in --input, empty (otherwise "
+    "an error: its files or rows are missing).")
 
 # What a converter module defines (see datasets/README.md).
 _CONTRACT = ("KIND", "SPLITS", "SOURCE_JOINTS", "list_items", "make_examples")
@@ -66,19 +70,29 @@ def converter(name):
   return module
 
 
-def list_splits(module, input_dir, splits=None):
-  """{split: items} for `splits` (default: all of the module's), listed before any writing.
+def contents(module, input_dir):
+  """(kind, source JointSet, splits) of what `module` converts in `input_dir`: the module's
+  KIND, SOURCE_JOINTS and SPLITS, or what its `contents(input_dir)` says, for a converter whose
+  input decides them (hmr_tfrecords)."""
+  if hasattr(module, "contents"):
+    return module.contents(input_dir)
+  return module.KIND, module.SOURCE_JOINTS, module.SPLITS
+
+
+def list_splits(module, input_dir, splits=None, allow_empty=False):
+  """{split: items} for `splits` (default: all the input has), listed before any writing.
 
   Raises:
-    FileNotFoundError or ValueError naming the file and the field that could not be read.
+    FileNotFoundError or ValueError naming the file and the field that could not be read, or
+    the split that has no items (unless allow_empty).
   """
-  splits = list(splits or module.SPLITS)
-  unknown = [s for s in splits if s not in module.SPLITS]
+  unknown = [s for s in splits or () if s not in module.SPLITS]
   if unknown:
     raise ValueError(f"unknown split(s) {', '.join(unknown)}; this dataset has "
                      f"{', '.join(module.SPLITS)}")
   if not os.path.isdir(input_dir):
     raise FileNotFoundError(f"input folder not found: {input_dir}")
+  splits = list(splits or contents(module, input_dir)[2])
   items = {}
   for split in splits:
     try:
@@ -88,6 +102,10 @@ def list_splits(module, input_dir, splits=None):
         raise
       raise FileNotFoundError(f"split '{split}': {error} (--splits converts the splits that "
                               "are there)") from error
+    if not items[split] and not allow_empty:
+      raise ValueError(f"split '{split}': {input_dir} holds nothing for it "
+                       f"({module.__name__.rsplit('.', 1)[-1]}'s docstring says what it needs); "
+                       "--splits converts the others, --allow_empty_splits writes it empty")
   return items
 
 
@@ -105,6 +123,7 @@ def write_dataset(name, module, items, output_dir, input_dir, num_workers=1, ski
     hmr_tf.data.outputs.OutputError: the folder is busy, holds another dataset or a split
       made with other settings, or cannot be written.
   """
+  kind, source_joints, _ = contents(module, input_dir)
   with outputs.locked(output_dir):
     stats = _earlier_splits(output_dir, name)
     settings = {"dataset": name, "input": os.path.abspath(input_dir)}
@@ -114,9 +133,9 @@ def write_dataset(name, module, items, output_dir, input_dir, num_workers=1, ski
                                         num_workers=num_workers, skip_bad=skip_bad,
                                         label=f"{name} {split}", settings=settings)
     return shards.write_info(
-        output_dir, name, stats, kind=module.KIND, sources=[os.path.abspath(input_dir)],
-        joint_set=joints.COCOPLUS_19.name if module.KIND == "person" else None,
-        extra={"source_joints": getattr(module.SOURCE_JOINTS, "name", None)})
+        output_dir, name, stats, kind=kind, sources=[os.path.abspath(input_dir)],
+        joint_set=joints.COCOPLUS_19.name if kind == "person" else None,
+        extra={"source_joints": getattr(source_joints, "name", None)})
 
 
 def _earlier_splits(output_dir, name):
@@ -136,7 +155,8 @@ def _earlier_splits(output_dir, name):
 def main(argv):
   if len(argv) != 2:
     raise app.UsageError("usage: hmr-convert NAME --input RAW [--output datasets/NAME] "
-                         "[--splits a,b] [--num_workers N] [--skip_bad] [--items_per_shard K]")
+                         "[--splits a,b] [--num_workers N] [--skip_bad] [--items_per_shard K] "
+                         "[--allow_empty_splits]")
   if not _INPUT.value:
     raise app.UsageError("--input is required: the folder of the raw dataset")
   name = argv[1]
@@ -144,7 +164,7 @@ def main(argv):
   output_dir = _OUTPUT.value or os.path.join("datasets", name)
   try:
     module = converter(name)
-    items = list_splits(module, _INPUT.value, _SPLITS.value)
+    items = list_splits(module, _INPUT.value, _SPLITS.value, _ALLOW_EMPTY_SPLITS.value)
   except (FileNotFoundError, ValueError) as error:  # ValueError: BadInput, an unknown name
     report.fail(tool, error)
   try:

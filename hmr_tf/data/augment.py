@@ -4,10 +4,14 @@ A stored example is a crop spanning schema.REFERENCE_SIZE reference pixels, in w
 person is about 150 reference px tall, centred at crop/center (hmr_tf/data/schema.py).
 Training cuts a window of CROP_SIZE / scale reference pixels around that centre moved by a
 random shift, resizes it to the model's image size and mirrors it half of the time (anchors
-§1.5: scale U[0.8, 1.23], shift U[-20, 20] px of the 224 crop, flip p = 0.5). Converted
-datasets store one pixel per reference pixel; the synthetic world stores fewer, and every
-size here is scaled by the stored width / REFERENCE_SIZE. The window is snapped to whole
-stored pixels and the labels follow the window actually used, so they stay exact.
+§1.5, src/data_loader.py: shift U[-20, 20] px of the stored image, applied before the scale
+U[0.8, 1.23]; a 224 px window of the scaled image; flip p = 0.5). Converted datasets store
+one pixel per reference pixel; the synthetic world stores fewer, and every size here is scaled
+by the stored width / REFERENCE_SIZE. The window is snapped to whole stored pixels and the
+labels follow the window actually used, so they stay exact. Where a window leaves the stored
+image, the image's edge pixels repeat (HMR's pad_image_edge); the stored margin is sized so
+that HMR's own ranges never need it. Labelled keypoints stay labelled wherever they fall,
+beyond ±1 outside the window, as HMR's loss sees them.
 
 Conventions: integer pixel coordinates are pixel centres; keypoints come out in [-1, 1] of the
 output crop, (-1, -1) being the outer corner of its top-left pixel; images in [-1, 1].
@@ -23,7 +27,7 @@ from hmr_tf.data import schema
 
 CROP_SIZE = 224  # px: HMR's crop; the person fills it as in the paper at scale 1
 SCALE_RANGE = (0.8, 1.23)  # HMR's scale_min, scale_max
-MAX_SHIFT = 20.0  # px of the CROP_SIZE crop: HMR's trans_max
+MAX_SHIFT = 20.0  # reference px, before scaling: HMR's trans_max
 FLIP_PROBABILITY = 0.5
 
 _KEYPOINT_FLIP = joints.flip_permutation(joints.COCOPLUS_19)
@@ -73,7 +77,7 @@ def random_transform(seed, scale_range=SCALE_RANGE, max_shift=MAX_SHIFT,
   Args:
     seed: [2] integer seed of the stateless random ops.
     scale_range: (min, max) of the uniform scale; > 1 zooms in.
-    max_shift: the window's centre moves by U[-max_shift, max_shift] px of the CROP_SIZE crop.
+    max_shift: the window's centre moves by U[-max_shift, max_shift] reference px.
     flip_probability: chance of mirroring.
 
   Returns:
@@ -93,38 +97,49 @@ def crop_window(center, scale=1.0, shift=(0.0, 0.0), pixel_scale=1.0):
   Args:
     center: [2] person centre (x, y) in stored pixels.
     scale: [] zoom; the window is CROP_SIZE / scale reference pixels wide.
-    shift: [2] move of the window's centre in px of the CROP_SIZE crop.
+    shift: [2] move of the window's centre in reference pixels: HMR moves the centre before
+      it scales the image, so the move does not depend on the scale.
     pixel_scale: [] stored pixels per reference pixel (stored width / REFERENCE_SIZE).
 
   Returns:
     corner [2] (x, y) of the window's first pixel and size [], both whole numbers (float32).
   """
   size = tf.maximum(tf.round(CROP_SIZE * pixel_scale / scale), 1.0)
-  centre = center + tf.convert_to_tensor(shift, tf.float32) * pixel_scale / scale
+  centre = center + tf.convert_to_tensor(shift, tf.float32) * pixel_scale
   return tf.round(centre - (size - 1.0) / 2.0), size
 
 
 def _decode_window(jpeg, corner, size):
-  """[size, size, 3] uint8: the window of a JPEG image, black where it leaves the image.
+  """[size, size, 3] uint8: the window of a JPEG image, the image's edge pixels repeated where
+  it leaves the image.
 
-  Only the part inside the image is decoded (decode_and_crop_jpeg skips the rest), then
-  padded out to the window.
+  Only the part inside the image is decoded (decode_and_crop_jpeg skips the rest). Where the
+  window leaves the image, each of its pixels then takes the nearest decoded pixel: itself
+  inside the image, an edge pixel beyond it. (The stored margin keeps HMR's windows inside,
+  where this costs nothing; the gathers would cost as much as the decoding.)
   """
   corner = tf.cast(corner[::-1], tf.int32)  # (y, x) from here on
   size = tf.cast(size, tf.int32)
   image_size = tf.image.extract_jpeg_shape(jpeg)[:2]
-  low = tf.clip_by_value(corner, 0, image_size)
-  high = tf.clip_by_value(corner + size, 0, image_size)
+  # At least the nearest pixel of the image, even for a window that misses it.
+  low = tf.clip_by_value(corner, 0, image_size - 1)
+  high = tf.clip_by_value(corner + size, low + 1, image_size)
   inside = tf.io.decode_and_crop_jpeg(jpeg, tf.concat([low, high - low], 0), channels=3)
-  padding = tf.stack([low - corner, corner + size - high], axis=1)  # [(y, x), (before, after)]
-  return tf.pad(inside, tf.concat([padding, [[0, 0]]], 0))
+
+  def nearest(axis):
+    return tf.clip_by_value(tf.range(size) + corner[axis] - low[axis], 0,
+                            high[axis] - low[axis] - 1)
+
+  def edge_padded():
+    return tf.gather(tf.gather(inside, nearest(0), axis=0), nearest(1), axis=1)
+  fits = tf.reduce_all((low == corner) & (high == corner + size))
+  return tf.cond(fits, lambda: inside, edge_padded)
 
 
 def _keypoints_in_window(keypoints, corner, size):
-  """[19, 3] stored pixels -> [-1, 1] of the window; keypoints outside become invisible (0)."""
+  """[19, 3] stored pixels -> [-1, 1] of the window (beyond it outside); missing ones zero."""
   xy = (keypoints[:, :2] - corner + 0.5) * (2.0 / size) - 1.0
-  visible = (keypoints[:, 2] > 0) & tf.reduce_all(tf.abs(xy) <= 1.0, axis=-1)
-  visibility = tf.cast(visible, tf.float32)[:, None]
+  visibility = tf.cast(keypoints[:, 2:] > 0, tf.float32)
   return tf.concat([xy * visibility, visibility], axis=-1)
 
 
@@ -141,8 +156,9 @@ def crop_example(example, image_size, scale=1.0, shift=(0.0, 0.0), flip=False):
 
   Returns:
     A dict with "image" [S, S, 3] float32 in [-1, 1], "keypoints2d" [19, 3] in [-1, 1] of the
-    crop, "keypoints3d" [14, 3], "pose" [72], "shape" [10], "has_3d" [] and "has_smpl" []
-    (float32 0/1), and the example's "dataset" and "image_id".
+    crop (beyond ±1 outside it), "keypoints3d" [14, 3], "pose" [72], "shape" [10], "has_3d",
+    "has_smpl", "root_relative" and "universal" [] (float32 0/1; the last two say what
+    keypoints3d are: schema.py), and the example's "dataset" and "image_id".
   """
   flip = tf.convert_to_tensor(flip, tf.bool)
   pixel_scale = tf.cast(example["image/width"], tf.float32) / schema.REFERENCE_SIZE
@@ -161,6 +177,8 @@ def crop_example(example, image_size, scale=1.0, shift=(0.0, 0.0), flip=False):
       "shape": example["smpl/shape"],
       "has_3d": tf.cast(example["has_3d"], tf.float32),
       "has_smpl": tf.cast(example["has_smpl"], tf.float32),
+      "root_relative": tf.cast(example["keypoints3d/root_relative"], tf.float32),
+      "universal": tf.cast(example["keypoints3d/universal"], tf.float32),
       "dataset": example["dataset"],
       "image_id": example["image_id"],
   }

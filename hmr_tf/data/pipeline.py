@@ -1,8 +1,10 @@
 """The tf.data input pipeline: shards -> augmented person batches and mocap batches.
 
 train_dataset yields (person, mocap) pairs:
-  person: "image" [B, S, S, 3] in [-1, 1], "keypoints2d" [B, 19, 3] in [-1, 1] of the crop,
-    "keypoints3d" [B, 14, 3], "has_3d" [B], "pose" [B, 72], "shape" [B, 10], "has_smpl" [B];
+  person: "image" [B, S, S, 3] in [-1, 1], "keypoints2d" [B, 19, 3] in [-1, 1] of the crop
+    (labelled keypoints outside it beyond ±1), "keypoints3d" [B, 14, 3], "has_3d" [B], "pose"
+    [B, 72], "shape" [B, 10], "has_smpl" [B], and "root_relative", "universal" [B] (what
+    keypoints3d are: data/schema.py);
   mocap: "pose" [3B, 72], "shape" [3B, 10], real SMPL parameters for the discriminator.
 When 3D datasets are given, the first B/2 examples of every batch come from the 2D datasets
 and the last B/2 from the 3D ones, as in the paper; otherwise all come from the 2D datasets.
@@ -36,7 +38,8 @@ from hmr_tf.data import augment
 from hmr_tf.data import schema
 from hmr_tf.data import shards
 
-PERSON_KEYS = ("image", "keypoints2d", "keypoints3d", "has_3d", "pose", "shape", "has_smpl")
+PERSON_KEYS = ("image", "keypoints2d", "keypoints3d", "has_3d", "pose", "shape", "has_smpl",
+               "root_relative", "universal")
 # The discriminator sees a fake for each of the 3 IEF iterations of every image, so the
 # original draws 3 real poses per image (anchors §1.3).
 MOCAP_PER_IMAGE = 3

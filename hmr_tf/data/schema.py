@@ -1,17 +1,25 @@
-"""The TFRecord example schemas (version 1): person crops with labels, and mocap poses.
+"""The TFRecord example schemas (version 2): person crops with labels, and mocap poses.
 
 Image examples hold one person each. The stored image is a square crop around the person that
-spans REFERENCE_SIZE = 320 reference pixels at any resolution: converters store it at 320×320
+spans REFERENCE_SIZE = 322 reference pixels at any resolution: converters store it at 322×322
 (one pixel per reference pixel), the synthetic world at its own --image_size. In reference
-pixels the person is about PERSON_SIZE = 150 tall (bounding-box diagonal, HMR's scale), which
-leaves room for HMR's augmentation (a 224 / 0.8 = 280 px window shifted by up to 20 px). The
-input pipeline scales HMR's pixel sizes by width / REFERENCE_SIZE. See datasets/README.md.
+pixels the person is about PERSON_SIZE = 150 tall (bounding-box diagonal, HMR's scale), and
+the crop holds HMR's widest augmentation: a 224 / 0.8 = 280 px window whose centre moved by
+20 px (data/augment.py). The input pipeline scales HMR's pixel sizes by width / REFERENCE_SIZE.
+See datasets/README.md.
 
   image/encoded        bytes     JPEG
   image/height, width  int64
   keypoints2d          float[57] 19 cocoplus keypoints × (x, y, visibility), stored-image
-                                 pixels; missing joints have visibility 0 and x = y = 0
-  keypoints3d          float[42] 14 LSP joints × (x, y, z), metres, camera frame (zeros if none)
+                                 pixels, inside the image or not; missing joints have
+                                 visibility 0 and x = y = 0
+  keypoints3d          float[42] 14 LSP joints × (x, y, z), metres (zeros if none)
+  keypoints3d/root_relative  int64  0: camera frame (projects with camera/intrinsics where
+                                 known); 1: camera-frame axes but moved so that the pelvis
+                                 (a dataset's root joint) is at the origin: where it stood is
+                                 unknown
+  keypoints3d/universal      int64  1: MPI-INF-3DHP's univ_annot3, the skeleton rescaled to a
+                                 universal height (what its benchmark scores); 0: as measured
   smpl/pose            float[72] SMPL axis-angle, camera frame (zeros if none)
   smpl/shape           float[10] SMPL betas (zeros if none)
   has_3d, has_smpl     int64     1 where keypoints3d / SMPL parameters are ground truth
@@ -23,6 +31,10 @@ input pipeline scales HMR's pixel sizes by width / REFERENCE_SIZE. See datasets/
   schema_version       int64
 
 Mocap examples: pose float[72], shape float[10], source bytes, schema_version int64.
+
+Version 2 (issue 11) added the keypoints3d flags, kept labelled keypoints outside the crop,
+filled crops beyond the source image with its edge pixels, and grew REFERENCE_SIZE from 320;
+shards of version 1 are refused (shards.read_info), to be converted again.
 """
 
 import dataclasses
@@ -35,8 +47,11 @@ from hmr_tf import checks
 from hmr_tf import joints
 from hmr_tf import theta
 
-VERSION = 1
-REFERENCE_SIZE = 320  # reference pixels spanned by a stored crop
+VERSION = 2
+# Reference pixels spanned by a stored crop: 2 × (140 + 20 + 1). HMR's widest window is
+# 224 / 0.8 = 280 px, half of it 140; its centre moves up to 20 px from the person's; one more
+# pixel takes the rounding of centre and window to whole pixels (tests/test_augment.py).
+REFERENCE_SIZE = 322
 PERSON_SIZE = 150  # the person's bounding-box diagonal, in reference pixels (HMR)
 NUM_KEYPOINTS = len(joints.COCOPLUS_19)  # 19
 NUM_JOINTS_3D = len(joints.LSP_14)  # 14
@@ -59,6 +74,8 @@ class PersonExample:
   pose: np.ndarray = None  # [72] or None
   shape: np.ndarray = None  # [10] or None
   intrinsics: np.ndarray = None  # [4] or None
+  root_relative: bool = False  # keypoints3d relative to the pelvis (module docstring)
+  universal: bool = False  # keypoints3d are MPI-INF-3DHP's univ_annot3
 
 
 def _floats(values):
@@ -97,6 +114,8 @@ def person_example(person: PersonExample) -> tf.train.Example:
       "keypoints3d": _floats(checked("keypoints3d", person.keypoints3d, (NUM_JOINTS_3D, 3))),
       "smpl/pose": _floats(checked("smpl/pose", person.pose, (theta.NUM_POSE,))),
       "smpl/shape": _floats(checked("smpl/shape", person.shape, (theta.NUM_SHAPE,))),
+      "keypoints3d/root_relative": _ints(int(person.root_relative)),
+      "keypoints3d/universal": _ints(int(person.universal)),
       "has_3d": _ints(int(person.keypoints3d is not None)),
       "has_smpl": _ints(int(person.pose is not None)),
       "dataset": _bytes(person.dataset),
@@ -126,6 +145,8 @@ PERSON_FEATURES = {
     "image/width": tf.io.FixedLenFeature([], tf.int64),
     "keypoints2d": tf.io.FixedLenFeature([NUM_KEYPOINTS * 3], tf.float32),
     "keypoints3d": tf.io.FixedLenFeature([NUM_JOINTS_3D * 3], tf.float32),
+    "keypoints3d/root_relative": tf.io.FixedLenFeature([], tf.int64),
+    "keypoints3d/universal": tf.io.FixedLenFeature([], tf.int64),
     "smpl/pose": tf.io.FixedLenFeature([theta.NUM_POSE], tf.float32),
     "smpl/shape": tf.io.FixedLenFeature([theta.NUM_SHAPE], tf.float32),
     "has_3d": tf.io.FixedLenFeature([], tf.int64),

@@ -8,7 +8,9 @@ releases are there: HMR trained on train2014). Each person annotation is one ite
 HMR's coco_to_tfrecords.py a person is kept if it has at least 6 visible (not occluded)
 keypoints, a bounding box longer than 60 px on its longer side, and a labelled point other
 than the face and shoulders. Both occluded (1) and visible (2) points are labelled; COCO has
-no neck or head top, so those are stored as missing.
+no neck or head top, so those are stored as missing. People are sized by HMR's COCO rule
+(person_scale.coco): the keypoints' box where an ankle is labelled, else one or both
+shoulder-hip pairs, else the box again at a third of the size.
 """
 
 import dataclasses
@@ -65,7 +67,8 @@ def make_examples(item):
     raise SkipExample(f"bounding box {MIN_SIZE:g} px or smaller")
   if not np.any(visibility[_BEYOND_FACE_AND_SHOULDERS] > 0):
     raise SkipExample("only face and shoulders labelled")
-  yield keypoints2d.example("coco", item.image_path, keypoints, SOURCE_JOINTS, item.source)
+  yield keypoints2d.example("coco", item.image_path, keypoints, SOURCE_JOINTS, item.source,
+                            "coco")
 
 
 def list_items(input_dir, split):

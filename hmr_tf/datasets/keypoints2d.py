@@ -9,7 +9,7 @@ from hmr_tf import joints
 from hmr_tf.datasets import person_item
 
 
-def example(dataset, image_path, keypoints, joint_set, source):
+def example(dataset, image_path, keypoints, joint_set, source, rule):
   """Reads the image, maps the keypoints to cocoplus and crops the person as HMR does.
 
   Args:
@@ -19,9 +19,11 @@ def example(dataset, image_path, keypoints, joint_set, source):
       where the point is annotated (occluded or not).
     joint_set: the JointSet of `keypoints`.
     source: where the keypoints come from (file and entry), for error messages.
+    rule: the name of the person_scale rule of the dataset's original converter.
 
   Returns:
-    tf.train.Example; SkipExample if no labelled point lies in the crop.
+    tf.train.Example; SkipExample where the rule drops the person or no labelled point lies
+    in the crop.
   """
   keypoints = checks.array(keypoints, (len(joint_set), 3), "keypoints", source)
   labelled = keypoints[:, 2] > 0
@@ -29,5 +31,5 @@ def example(dataset, image_path, keypoints, joint_set, source):
     raise checks.BadInput(f"{source}: labelled keypoints have non-finite coordinates")
   cocoplus = joints.convert(keypoints, joint_set, joints.COCOPLUS_19)
   cocoplus[:, 2] = cocoplus[:, 2] > 0
-  person = person_item.Person(image_path, os.path.basename(image_path), cocoplus)
+  person = person_item.Person(image_path, os.path.basename(image_path), cocoplus, rule=rule)
   return person_item.example(person, dataset)

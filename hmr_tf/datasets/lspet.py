@@ -4,7 +4,8 @@
 
 The input folder holds joints.mat, whose variable `joints` is 14×3×10000 (x, y and a flag that
 is 1 where the joint is visible: the opposite of LSP's), and images/im00001.jpg …
-im10000.jpg. As in HMR, only visible joints are labelled.
+im10000.jpg. As in HMR, only visible joints are labelled, and the people are stored at the
+size the release scaled them to, about 150 px (lsp.py).
 """
 
 import os
@@ -25,10 +26,11 @@ def list_items(input_dir, split):
     raise ValueError(f"lspet has only a 'train' split, not '{split}'")
   path, keypoints = lsp.read_joints(input_dir, "jci", visible_flag=1)
   images = raw_files.find(input_dir, ["images/"], "image folder")
-  return [lsp.Item(os.path.join(images, f"im{i + 1:05d}.jpg"), k, f"{path}: joints[:, :, {i}]")
-          for i, k in enumerate(keypoints)]
+  rule = lsp.scale_rule(keypoints)
+  return [lsp.Item(os.path.join(images, f"im{i + 1:05d}.jpg"), k, f"{path}: joints[:, :, {i}]",
+                   rule) for i, k in enumerate(keypoints)]
 
 
 def make_examples(item):
   yield keypoints2d.example("lspet", item.image_path, item.keypoints, SOURCE_JOINTS,
-                            item.source)
+                            item.source, item.rule)

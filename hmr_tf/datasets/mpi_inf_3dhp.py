@@ -22,6 +22,10 @@ stored; the benchmark's univ_annot3 rescales it about the pelvis to a universal 
 The npz form (spin_npz; SPIN's 24 joints or mmpose's 17, MPI_INF_3DHP_17 order) is read where
 the raw files are absent: rows are split by subject (TS* rows are the test set), without HMR's
 filters (those files are already subsampled). 3D joints are in metres throughout; has_smpl = 0.
+The npz files store what they hold: mmpose's annot3 in the camera frame; SPIN's annot3 (train)
+and univ_annot3 (test) moved to the pelvis, flagged root-relative, and universal for the test
+rows. So a test split from SPIN's file holds the benchmark's univ_annot3, one from the raw files
+or mmpose's the metric annot3, and each example says which (schema.py).
 """
 
 import os
@@ -187,7 +191,8 @@ def _npz_items(input_dir, split):
     subjects = [spin_npz.subject(path, name) for name in data["imgname"]]
     rows = [i for i, s in enumerate(subjects) if s.startswith("TS") == (split == "test") and (
         split == "test" or int(s[1:]) in SUBJECTS[split])]
-    items += spin_npz.persons(data, os.path.dirname(path), rows)
+    # SPIN's test file holds univ_annot3, moved to the root (its root-relative rows).
+    items += spin_npz.persons(data, os.path.dirname(path), rows, universal=split == "test")
   return items
 
 

@@ -10,7 +10,9 @@ The input folder holds images/ and one of (the .mat is used when both are there)
     point, occluded or not (the test images carry no keypoints).
   - annotations/mpii_train.json (mmpose) or annot/train.json (HRNet): a list of
     {"image", "joints" [16][2], "joints_vis" [16], "center", "scale"}, one per person.
-Coordinates are kept as both forms store them (MATLAB's 1-based pixels), as HMR does.
+Coordinates are kept as both forms store them (MATLAB's 1-based pixels), as HMR does. People
+are sized by HMR's MPII rule (person_scale.mpii): the keypoints' box where an ankle is
+labelled, else head top to hip, else shoulder to hip; a person with none of these is dropped.
 """
 
 import dataclasses
@@ -135,4 +137,4 @@ def list_items(input_dir, split):
 
 def make_examples(item):
   yield keypoints2d.example("mpii", item.image_path, item.keypoints(), SOURCE_JOINTS,
-                            item.source)
+                            item.source, "mpii")

@@ -1,10 +1,12 @@
 """Scale and crop a person the way HMR's converters do, then build the stored example.
 
-HMR's converters (src/datasets/*_to_tfrecords.py) rescale each image so that the person is
-about 150 px tall (from the visible keypoints' bounding box when an ankle is visible, else
-from the torso, 75 px), and keep a margin around the person so that the training-time
-augmentation (scale 0.8–1.23, translation ±20 px, a 224 px window) never runs out of pixels.
-A 224 / 0.8 = 280 px window shifted by 20 px needs 160 px on each side of the centre.
+HMR's converters (src/datasets/*_to_tfrecords.py) rescale each image so that the person has a
+set size (person_scale.py: each dataset's rule), and keep a margin around the person so that
+the training-time augmentation (scale 0.8-1.23, a 20 px shift, a 224 px window) finds image
+there: the stored crop spans schema.REFERENCE_SIZE px, sized for the widest window shifted
+the furthest. Where the crop reaches beyond the source image it is filled by replicating the
+image's edge pixels, as HMR's data_loader pads (pad_image_edge): no black borders. Keypoints
+keep their labels wherever they fall, inside the crop or not, as HMR's records do.
 
 Images are checked before they are decoded: an image whose header declares more than
 checks.MAX_IMAGE_PIXELS pixels is refused, and so is a crop scale that would rescale the
@@ -20,19 +22,12 @@ import numpy as np
 from PIL import Image
 
 from hmr_tf import checks
-from hmr_tf import joints
 from hmr_tf.data import schema
 from hmr_tf.data.shards import SkipExample
+from hmr_tf.datasets import person_scale
 
-TARGET_HEIGHT = float(schema.PERSON_SIZE)  # px: the person's bounding-box diagonal
-TARGET_TORSO = TARGET_HEIGHT / 2  # px: shoulder-to-hip distance when the legs are not visible
 MARGIN = schema.REFERENCE_SIZE // 2  # px kept on each side of the person's centre
 JPEG_QUALITY = 95
-
-_NAMES = joints.COCOPLUS_19
-_ANKLES = _NAMES.indices(["left_ankle", "right_ankle"])
-_SHOULDERS = _NAMES.indices(["left_shoulder", "right_shoulder"])
-_HIPS = _NAMES.indices(["left_hip", "right_hip"])
 
 
 def read_image(path):
@@ -40,16 +35,22 @@ def read_image(path):
   image, larger than checks.MAX_IMAGE_PIXELS)."""
   if not os.path.isfile(path):
     raise checks.MissingFile(f"image file not found: {path}")
-  data = np.fromfile(path, np.uint8)
-  width, height = _declared_size(data, path)
-  checks.declared_size(width * height, f"an image of {width}×{height}", path,
+  return decode_image(np.fromfile(path, np.uint8), path)
+
+
+def decode_image(data, where):
+  """RGB uint8 image from encoded bytes (a uint8 array or bytes); checks.BadInput naming
+  `where` as read_image does."""
+  data = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
+  width, height = _declared_size(data, where)
+  checks.declared_size(width * height, f"an image of {width}×{height}", where,
                        limit=checks.MAX_IMAGE_PIXELS, unit="pixels")
   try:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
   except cv2.error as error:
-    raise checks.BadInput(f"{path}: not a readable image ({error})") from None
+    raise checks.BadInput(f"{where}: not a readable image ({error})") from None
   if image is None or image.shape[:2] != (height, width):
-    raise checks.BadInput(f"{path}: not a readable image (its header says {width}×{height})")
+    raise checks.BadInput(f"{where}: not a readable image (its header says {width}×{height})")
   return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -69,35 +70,9 @@ def _declared_size(data, path):
     raise checks.BadInput(f"{path}: not a readable image ({error})") from None
 
 
-def center_and_scale(keypoints2d):
-  """HMR's rule: the person's centre and the factor that makes them ~150 px tall.
-
-  Args:
-    keypoints2d: [19, 3] cocoplus (x, y, visibility) in source-image pixels.
-
-  Returns:
-    center [2] in source pixels, scale (stored pixels per source pixel).
-  """
-  visible = keypoints2d[:, 2] > 0
-  if not visible.any():
-    raise SkipExample("no visible keypoints")
-  points = keypoints2d[visible, :2]
-  low, high = points.min(axis=0), points.max(axis=0)
-  center = (low + high) / 2
-  diagonal = np.linalg.norm(high - low)
-  if visible[_ANKLES].any() and diagonal > 0:
-    return center, TARGET_HEIGHT / diagonal
-  if visible[_SHOULDERS].all() and visible[_HIPS].all():
-    torso = np.linalg.norm(keypoints2d[_SHOULDERS, :2].mean(0) - keypoints2d[_HIPS, :2].mean(0))
-    if torso > 0:
-      return center, TARGET_TORSO / torso
-  if diagonal == 0:
-    raise SkipExample("keypoints span no area")
-  return center, TARGET_HEIGHT / diagonal
-
-
 def crop(image, center, scale, margin=MARGIN):
-  """Rescales `image` by `scale` and cuts the [2·margin]² square around `center` (zero padded).
+  """Rescales `image` by `scale` and cuts the [2·margin]² square around `center`; where the
+  square leaves the image, the image's edge pixels are repeated (HMR's pad_image_edge).
 
   Returns:
     crop [2·margin, 2·margin, 3] uint8, and offset [2]: where the crop's (0, 0) lies in the
@@ -108,17 +83,10 @@ def crop(image, center, scale, margin=MARGIN):
   interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
   resized = cv2.resize(image, new_size, interpolation=interpolation)
   offset = np.round(np.asarray(center) * scale).astype(int) - margin
-  size = 2 * margin
-  out = np.zeros((size, size, 3), np.uint8)
-  # Intersection of the window [offset, offset + size) with the resized image.
-  src_lo = np.maximum(offset, 0)
-  src_hi = np.minimum(offset + size, [resized.shape[1], resized.shape[0]])
-  if np.all(src_hi > src_lo):
-    dst_lo = src_lo - offset
-    dst_hi = dst_lo + (src_hi - src_lo)
-    out[dst_lo[1]:dst_hi[1], dst_lo[0]:dst_hi[0]] = resized[src_lo[1]:src_hi[1],
-                                                            src_lo[0]:src_hi[0]]
-  return out, offset.astype(np.float32)
+  # Each crop pixel takes the nearest pixel of the resized image: itself where it is inside.
+  columns, rows = (np.clip(np.arange(o, o + 2 * margin), 0, n - 1)
+                   for o, n in zip(offset, new_size))
+  return resized.take(rows, axis=0).take(columns, axis=1), offset.astype(np.float32)
 
 
 def encode_jpeg(image):
@@ -130,21 +98,25 @@ def encode_jpeg(image):
 
 
 def person_example(image, keypoints2d, dataset, image_id, keypoints3d=None, pose=None,
-                   shape=None, intrinsics=None, center=None, scale=None):
+                   shape=None, intrinsics=None, center=None, scale=None, root_relative=False,
+                   universal=False):
   """The stored tf.train.Example of one person: rescaled, cropped, labels moved along.
 
   Args:
     image: [H, W, 3] uint8 RGB source image.
     keypoints2d: [19, 3] cocoplus (x, y, visibility) in source pixels, visibility 0 or 1.
     dataset, image_id: names stored with the example.
-    keypoints3d: optional [14, 3] LSP joints, metres, camera frame.
+    keypoints3d: optional [14, 3] LSP joints, metres, camera frame (or pelvis-relative, see
+      root_relative).
     pose, shape: optional SMPL [72] and [10], camera frame.
     intrinsics: optional (fx, fy, cx, cy) of the source image.
-    center, scale: override HMR's rule (e.g. from a dataset's own bounding box).
+    center, scale: the crop's centre in source pixels and stored pixels per source pixel
+      (person_scale's rules); default: person_scale.diagonal.
+    root_relative, universal: what keypoints3d are (schema.PersonExample).
   """
   keypoints2d = checks.array(keypoints2d, (schema.NUM_KEYPOINTS, 3), "keypoints2d", image_id)
   if center is None or scale is None:
-    center, scale = center_and_scale(keypoints2d)
+    center, scale = person_scale.diagonal(keypoints2d)
   height, width = image.shape[:2]
   if not (np.all(np.isfinite(center)) and 0 < scale < np.inf):
     raise checks.BadInput(f"{image_id}: expected a finite crop centre and a positive scale, "
@@ -155,17 +127,18 @@ def person_example(image, keypoints2d, dataset, image_id, keypoints3d=None, pose
   cropped, offset = crop(image, center, scale)
   moved = keypoints2d.copy()
   moved[:, :2] = moved[:, :2] * scale - offset
+  moved[:, 2] = moved[:, 2] > 0
+  moved[moved[:, 2] == 0, :2] = 0.0
   size = cropped.shape[0]
   inside = np.all((moved[:, :2] >= 0) & (moved[:, :2] <= size - 1), axis=1)
-  moved[:, 2] = (moved[:, 2] > 0) & inside
-  moved[moved[:, 2] == 0, :2] = 0.0
   # A person given by a box alone (3DPW's npz: SMPL labels, no 2D keypoints) is kept.
-  if keypoints2d[:, 2].any() and not moved[:, 2].any():
-    raise SkipExample("no visible keypoints inside the crop")
+  if moved[:, 2].any() and not (inside & (moved[:, 2] > 0)).any():
+    raise SkipExample("no labelled keypoints inside the crop")
   if intrinsics is not None:
     fx, fy, cx, cy = intrinsics
     intrinsics = [fx * scale, fy * scale, cx * scale - offset[0], cy * scale - offset[1]]
   return schema.person_example(schema.PersonExample(
       jpeg=encode_jpeg(cropped), height=size, width=size, keypoints2d=moved, dataset=dataset,
       image_id=image_id, center=np.asarray(center) * scale - offset, scale=scale, offset=offset,
-      keypoints3d=keypoints3d, pose=pose, shape=shape, intrinsics=intrinsics))
+      keypoints3d=keypoints3d, pose=pose, shape=shape, intrinsics=intrinsics,
+      root_relative=root_relative, universal=universal))

@@ -10,8 +10,15 @@ import dataclasses
 
 import numpy as np
 
+from hmr_tf import joints
 from hmr_tf.data.shards import SkipExample
 from hmr_tf.datasets import person_crop
+from hmr_tf.datasets import person_scale
+
+# A body in a camera frame stands metres in front of the camera (Human3.6M 3-7 m, 3DHP 2-5 m);
+# one moved to its root has its hips within centimetres of the origin.
+ROOT_RELATIVE_DISTANCE = 1.0  # m: hips nearer the origin than this are root-relative
+_HIPS = joints.LSP_14.indices(["left_hip", "right_hip"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,12 +35,15 @@ class Person:
   image_path: str
   image_id: str
   keypoints2d: np.ndarray  # [19, 3] cocoplus (x, y, visibility 0/1)
-  keypoints3d: np.ndarray = None  # [14, 3] LSP, metres, camera frame
+  keypoints3d: np.ndarray = None  # [14, 3] LSP, metres, camera frame (or root-relative)
   pose: np.ndarray = None  # [72] SMPL axis-angle, camera frame
   shape: np.ndarray = None  # [10]
   intrinsics: tuple = None  # (fx, fy, cx, cy)
-  box: tuple = None  # (center x, center y, scale): the crop, where keypoints cannot give it
+  rule: str = "diagonal"  # the person_scale rule that sizes the crop from keypoints2d
+  box: tuple = None  # (center x, center y, scale): the crop, where the rule cannot give it
   min_in_image: int = 0  # keep only if this many keypoints lie inside the image
+  root_relative: bool = False  # keypoints3d relative to the pelvis (schema.py)
+  universal: bool = False  # keypoints3d are MPI-INF-3DHP's univ_annot3 (schema.py)
 
 
 def example(item, dataset):
@@ -47,17 +57,26 @@ def example(item, dataset):
     inside = np.all((points >= 0) & (points < [width, height]), axis=1)
     if inside.sum() < item.min_in_image:
       raise SkipExample(f"fewer than {item.min_in_image} joints inside the image")
-  center, scale = (item.box[:2], item.box[2]) if item.box is not None else (None, None)
+  if item.box is not None:
+    center, scale = item.box[:2], item.box[2]
+  else:
+    center, scale = person_scale.RULES[item.rule](item.keypoints2d)
   return person_crop.person_example(
       image, item.keypoints2d, dataset, item.image_id, keypoints3d=item.keypoints3d,
-      pose=item.pose, shape=item.shape, intrinsics=item.intrinsics, center=center, scale=scale)
+      pose=item.pose, shape=item.shape, intrinsics=item.intrinsics, center=center, scale=scale,
+      root_relative=item.root_relative, universal=item.universal)
 
 
 def box_from_corners(low, high):
-  """HMR's crop for a person known only by a tight box: its centre, and ~150 px diagonal."""
-  low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
-  diagonal = np.linalg.norm(high - low)
+  """HMR's crop for a person known only by a tight box: its centre, and the box diagonal
+  scaled to person_scale.DIAGONAL."""
+  center, diagonal = person_scale.box(np.array([low, high], np.float64))
   if not diagonal > 0:
     raise SkipExample("empty bounding box")
-  center = (low + high) / 2
-  return (float(center[0]), float(center[1]), person_crop.TARGET_HEIGHT / diagonal)
+  return (float(center[0]), float(center[1]), person_scale.DIAGONAL / diagonal)
+
+
+def is_root_relative(keypoints3d):
+  """Whether [14, 3] LSP joints (metres) were moved to their root rather than left in the
+  camera frame: their hips lie within ROOT_RELATIVE_DISTANCE of the origin."""
+  return bool(np.linalg.norm(keypoints3d[_HIPS].mean(axis=0)) < ROOT_RELATIVE_DISTANCE)

@@ -9,7 +9,8 @@ The release (input: the dataset root):
 One example per person and frame whose camera pose is aligned (campose_valid), with image_id
 "<sequence>/image_<frame>.jpg#<person>". SMPL pose goes to the camera frame (global_orient ←
 R_cam · global_orient), shape takes the first 10 betas, 2D keypoints are the detections with
-confidence > 0 (so neck and head top are missing), and the intrinsics are stored. No 3D joints (has_3d = 0): 3DPW's 3D truth is the SMPL body itself, and
+confidence > 0 (so neck and head top are missing; the person is sized by HMR's COCO rule, the
+one for COCO-style points with any of them missing), and the intrinsics are stored. No 3D joints (has_3d = 0): 3DPW's 3D truth is the SMPL body itself, and
 the benchmark poses it with the gender-specific SMPL ('genders'), which the schema cannot carry.
 
 The npz forms (input: a directory holding <anything>_<split>.npz, or the file itself), with
@@ -102,7 +103,7 @@ def _sequence_items(path, root):
           image_path=os.path.join(root, "imageFiles", name), image_id=f"{name}#{person}",
           keypoints2d=joints.convert(detections, joints.OPENPOSE_18, joints.COCOPLUS_19),
           pose=poses[frame].astype(np.float32), shape=shape.astype(np.float32),
-          intrinsics=intrinsics))
+          intrinsics=intrinsics, rule="coco"))
   return items
 
 
