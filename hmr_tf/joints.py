@@ -43,20 +43,19 @@ LSP_14 = JointSet("lsp_14", (
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
     "neck", "head_top"))
 
-# HMR's keypoints: LSP-14 plus five COCO face points (hmr issue #18; paper footnote 1).
+# HMR's keypoints: LSP-14 plus COCO's first five points, the face, in COCO's order (paper
+# footnote 1). The original's code fixes the order of the ears, left first, in three places:
+# coco_to_tfrecords.py (convert_coco2universal takes COCO rows 0-4, the joint_names list) and
+# renderer.py's draw_skeleton docstring. (A comment in hmr issue #18 lists them right first.)
+# The original's TFRecords (image/x, image/y, then image/face_pts) and russoale/hmr2.0's
+# keypoints_2d store the same order.
 COCOPLUS_19 = JointSet("cocoplus_19", LSP_14.names + (
-    "nose", "left_eye", "right_eye", "right_ear", "left_ear"))
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear"))
 
 COCO_17 = JointSet("coco_17", (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle"))
-
-# The 19 keypoints as the original's TFRecords store them (image/x, image/y, then
-# image/face_pts) and russoale/hmr2.0's keypoints_2d: LSP's 14, then COCO's first five points in
-# COCO's order (coco_to_tfrecords.py convert_coco2universal takes COCO rows 0-4), so the ears
-# come left first, unlike COCOPLUS_19 above.
-HMR_RECORDS_19 = JointSet("hmr_records_19", LSP_14.names + COCO_17.names[:5])
 
 # OpenPose's 18-keypoint COCO model (3DPW's poses2d). Its neck is the midpoint of the shoulders,
 # which HMR's COCO converter does not take for the LSP neck either, so it keeps its own name.
@@ -107,8 +106,8 @@ MPI_INF_3DHP_17 = JointSet("mpi_inf_3dhp_17", (
     "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
     "left_knee", "left_ankle", "pelvis", "spine", "head"))
 
-JOINT_SETS = {s.name: s for s in (SMPL_24, LSP_14, COCOPLUS_19, COCO_17, HMR_RECORDS_19,
-                                  OPENPOSE_18, MPII_16, H36M_17, H36M_17_RAW, SPIN_24,
+JOINT_SETS = {s.name: s for s in (SMPL_24, LSP_14, COCOPLUS_19, COCO_17, OPENPOSE_18,
+                                  MPII_16, H36M_17, H36M_17_RAW, SPIN_24,
                                   MPI_INF_3DHP_28, MPI_INF_3DHP_17)}
 
 

@@ -132,7 +132,7 @@ def test_hmr_person_records_keep_their_scale_labels_and_splits(tmp_path):
          [hmr_person(points, coco_visibility, "COCO_train2014_000000000001.jpg",
                      face=_standing_face())])
   info, examples = convert(tmp_path / "raw", tmp_path / "out")
-  assert info["kind"] == "person" and info["source_joints"] == "hmr_records_19"
+  assert info["kind"] == "person" and info["source_joints"] == "cocoplus_19"
   assert {split: s["examples"] for split, s in info["splits"].items()} == {"train": 3, "test": 1}
   from_coco, first, second = examples["train"]  # in path order
   assert [e["image_id"] for e in examples["train"]] == [

@@ -12,6 +12,13 @@ def test_cocoplus_flip_is_hmrs():
   np.testing.assert_array_equal(joints.flip_permutation(joints.COCOPLUS_19), hmr_swap)
 
 
+def test_coco_to_cocoplus_is_hmrs():
+  # akanazawa/hmr src/datasets/coco_to_tfrecords.py, convert_coco2universal: UNIVERSAL_BODIES,
+  # two missing rows (neck, head top), then COCO's rows 0-4 (the face, ears left first).
+  universal = [16, 14, 12, 11, 13, 15, 10, 8, 6, 5, 7, 9, -1, -1, 0, 1, 2, 3, 4]
+  np.testing.assert_array_equal(joints.index_map(joints.COCO_17, joints.COCOPLUS_19), universal)
+
+
 def test_smpl_flip_swaps_left_and_right():
   expected = [0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22]
   np.testing.assert_array_equal(joints.flip_permutation(joints.SMPL_24), expected)
@@ -41,12 +48,6 @@ def test_3dhp_28_to_17_is_the_test_set_order():
   # The 17 test joints as indices into the 28 training joints (the dataset's own table).
   np.testing.assert_array_equal(joints.index_map(joints.MPI_INF_3DHP_28, joints.MPI_INF_3DHP_17),
                                 [7, 5, 14, 15, 16, 9, 10, 11, 23, 24, 25, 18, 19, 20, 4, 3, 6])
-
-
-def test_coco_to_cocoplus_leaves_neck_and_head_top_missing():
-  mapping = joints.index_map(joints.COCO_17, joints.COCOPLUS_19)
-  assert mapping[12] == -1 and mapping[13] == -1  # COCO has neither
-  np.testing.assert_array_equal(mapping[14:], [0, 1, 2, 4, 3])  # nose, eyes, ears
 
 
 def test_convert_fills_missing_joints_as_invisible():

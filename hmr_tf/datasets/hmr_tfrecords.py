@@ -56,7 +56,7 @@ from hmr_tf.datasets import spin_npz
 
 KIND = "person"  # or "mocap", for a folder of mocap records: see contents()
 SPLITS = ("train", "val", "test")
-SOURCE_JOINTS = joints.HMR_RECORDS_19
+SOURCE_JOINTS = joints.COCOPLUS_19
 
 _LSP = len(joints.LSP_14)
 _FACE = len(SOURCE_JOINTS) - _LSP

@@ -34,7 +34,7 @@ NUM_BETAS = 10
 SEED = 0
 # What made a model, stored in its file (model_files.read_build): a cached model made by
 # another version is rebuilt. Bump VERSION whenever a change here changes the arrays.
-VERSION = 2
+VERSION = 3  # 3: cocoplus ears in the original's order (left first)
 BUILD = f"free_body {VERSION}, {wheel.NAME} {wheel.VERSION}"
 
 
