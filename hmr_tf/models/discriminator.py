@@ -62,7 +62,9 @@ class Discriminator(keras.Model):
     self.shape_head = [dense(theta_lib.NUM_SHAPE, activation="relu", name="shape_fc1"),
                        dense(5, activation="relu", name="shape_fc2"),
                        dense(1, name="shape_out")]
-    # Built now, so that optimizers and checkpoints see every weight before the first call.
+    self.build()  # now, so that optimizers and checkpoints see every weight before a call
+
+  def build(self, input_shape=None):
     self.embed1.build((None, NUM_JOINTS, 9))
     self.embed2.build((None, NUM_JOINTS, EMBEDDING))
     for head, size in ((self.all_joints, NUM_JOINTS * EMBEDDING),
@@ -70,7 +72,6 @@ class Discriminator(keras.Model):
       for layer in head:
         layer.build((None, size))
         size = layer.units
-    self.built = True
 
   def call(self, rotmats, shape):
     batch = tf.shape(rotmats)[0]

@@ -10,7 +10,6 @@ from hmr_tf.models import resnet_v2
 from hmr_tf.models import small_encoder
 
 ENCODERS = ("resnet50_v2", "resnet50_v1", "small")
-WEIGHT_CHOICES = "None, 'imagenet' or a weights file path"
 
 # keras.applications' no-top ImageNet files (URL, MD5 as keras.applications checks it); their
 # layer names are those of our ResNets.
@@ -55,7 +54,8 @@ def build_encoder(name="resnet50_v2", image_size=224, weights=None, synchronized
   if name not in ENCODERS:
     raise ValueError(f"unknown encoder '{name}'; expected one of {ENCODERS}")
   if not (weights in (None, "imagenet") or isinstance(weights, (str, os.PathLike))):
-    raise ValueError(f"weights should be {WEIGHT_CHOICES}. Received: weights={weights!r}")
+    raise ValueError("weights should be None, 'imagenet' or a weights file path. "
+                     f"Received: weights={weights!r}")
   if weights not in (None, "imagenet") and not os.path.isfile(weights):
     raise FileNotFoundError(f"no encoder weights file at {weights}")
   if weights == "imagenet" and name not in IMAGENET_FILES:
@@ -63,9 +63,10 @@ def build_encoder(name="resnet50_v2", image_size=224, weights=None, synchronized
 
   if name == "resnet50_v1":
     images = keras.Input((image_size, image_size, 3), name="images")
-    model = keras.applications.ResNet50(
+    resnet = keras.applications.ResNet50(
         include_top=False, weights=None, input_tensor=CaffeInput(name="caffe_input")(images),
-        pooling="avg", name=name)
+        pooling="avg")
+    model = keras.Model(images, resnet.output, name=name)  # one input, not a list of one
   elif name == "resnet50_v2":
     model = resnet_v2.resnet50_v2(image_size, name=name)
   else:
@@ -80,18 +81,12 @@ def build_encoder(name="resnet50_v2", image_size=224, weights=None, synchronized
 def synchronize_batch_norm(model):
   """Sets synchronized=True on every BatchNormalization layer of `model`, in place.
 
-  Must run before the first traced call: the layer reads the flag when its call is traced.
+  One way for every encoder, keras.applications' included (which take no such argument). It
+  must run before the first traced call: the layer reads the flag when its call is traced.
   """
-  for layer in _all_layers(model):
+  for layer in model.layers:
     if isinstance(layer, keras.layers.BatchNormalization):
       layer.synchronized = True
-
-
-def _all_layers(model):
-  for layer in model.layers:
-    yield layer
-    if isinstance(layer, keras.Model):
-      yield from _all_layers(layer)
 
 
 def imagenet_file(name):

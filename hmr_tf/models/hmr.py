@@ -38,6 +38,7 @@ class HMR(keras.Model):
     encoder: the encoder keras.Model, images [B, S, S, 3] -> [B, F].
     regressor: the IterativeRegressor (holds the trainable mean Θ₀, `mean_theta`).
     smpl: the SMPL layer.
+    image_size, num_iterations: as given.
 
   Call arguments:
     images: [B, S, S, 3] float in [-1, 1].
@@ -76,7 +77,10 @@ class HMR(keras.Model):
     self.built = True
 
   def call(self, images, training=False):
-    features = self.encoder(images, training=training)
+    return self.head(self.encoder(images, training=training), training=training)
+
+  def head(self, features, training=False):
+    """Everything beyond the encoder: features [B, F] -> the dict `call` returns."""
     thetas = self.regressor(features, training=training)
     theta = thetas[:, -1]
     camera, pose, shape = theta_lib.split(theta)

@@ -28,14 +28,17 @@ The rest is the same in both and follows slim here:
     conv (no bias) BN-ReLU, 1×1 conv (with bias); the shortcut is a 1×1 conv with bias of the
     preactivation where the depth changes (each block's first unit), otherwise the input.
   - Strides on the LAST unit of blocks 1–3 (slim subsamples the output of each block; Keras
-    puts stride1 on the last block of each stack): feature maps 56, 28, 14, 7, 7 at 224.
+    puts stride1 on the last block of each stack): at 224, pool1 gives 56×56, blocks 1–4
+    end at 28, 14, 7 and 7.
   - The strided 3×3 conv is slim's conv2d_same: one pixel of zeros on each side then VALID
     ("<unit>_2_pad"), which is also what a stride-1 SAME conv pads, so every unit has the pad.
   - "post_bn"/"post_relu" (slim's "postnorm") after the last block, then the global mean over
     space (slim's reduce_mean "pool5", here "avg_pool").
-Weight layouts are the same ([kh, kw, in, out] kernels, γ/β/mean/variance vectors), so a slim
-variable maps onto one Keras weight by name alone (see `SLIM_BLOCKS` for the unit names).
+Weight layouts are the same ([kh, kw, in, out] kernels, γ/β/mean/variance vectors), so each
+weight is one slim variable, named by `slim_variable`.
 """
+
+import re
 
 import keras
 
@@ -51,14 +54,13 @@ BN_EPSILON = 1e-5  # slim resnet_arg_scope batch_norm_epsilon
 BN_MOMENTUM = 0.997  # slim resnet_arg_scope batch_norm_decay, as HMR uses it
 
 
-def _batch_norm(name, synchronized):
-  return keras.layers.BatchNormalization(
-      epsilon=BN_EPSILON, momentum=BN_MOMENTUM, synchronized=synchronized, name=name)
+def _batch_norm(name):
+  return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
-def _bottleneck(x, depth, stride, conv_shortcut, name, synchronized):
+def _bottleneck(x, depth, stride, conv_shortcut, name):
   """slim's bottleneck_v2 unit: [B, H, W, C] -> [B, H/stride, W/stride, 4·depth]."""
-  preact = _batch_norm(f"{name}_preact_bn", synchronized)(x)
+  preact = _batch_norm(f"{name}_preact_bn")(x)
   preact = keras.layers.Activation("relu", name=f"{name}_preact_relu")(preact)
   if conv_shortcut:
     shortcut = keras.layers.Conv2D(EXPANSION * depth, 1, strides=stride,
@@ -68,22 +70,21 @@ def _bottleneck(x, depth, stride, conv_shortcut, name, synchronized):
   else:
     shortcut = x
   y = keras.layers.Conv2D(depth, 1, use_bias=False, name=f"{name}_1_conv")(preact)
-  y = _batch_norm(f"{name}_1_bn", synchronized)(y)
+  y = _batch_norm(f"{name}_1_bn")(y)
   y = keras.layers.Activation("relu", name=f"{name}_1_relu")(y)
   y = keras.layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
   y = keras.layers.Conv2D(depth, 3, strides=stride, use_bias=False, name=f"{name}_2_conv")(y)
-  y = _batch_norm(f"{name}_2_bn", synchronized)(y)
+  y = _batch_norm(f"{name}_2_bn")(y)
   y = keras.layers.Activation("relu", name=f"{name}_2_relu")(y)
   y = keras.layers.Conv2D(EXPANSION * depth, 1, name=f"{name}_3_conv")(y)
   return keras.layers.Add(name=f"{name}_out")([shortcut, y])
 
 
-def resnet50_v2(image_size, synchronized=False, name="resnet50_v2"):
+def resnet50_v2(image_size, name="resnet50_v2"):
   """slim's resnet_v2_50, global-pooled: images [B, S, S, 3] in [-1, 1] -> [B, 2048].
 
   Args:
     image_size: S, the side of the square input (224 for HMR).
-    synchronized: make every BatchNormalization synchronized across replicas.
     name: the keras.Model's name.
   """
   images = keras.Input((image_size, image_size, 3), name="images")
@@ -93,8 +94,36 @@ def resnet50_v2(image_size, synchronized=False, name="resnet50_v2"):
   for stack, _, depth, units, stride in SLIM_BLOCKS:
     for unit in range(1, units + 1):
       x = _bottleneck(x, depth, stride if unit == units else 1, conv_shortcut=unit == 1,
-                      name=f"{stack}_block{unit}", synchronized=synchronized)
-  x = _batch_norm("post_bn", synchronized)(x)
+                      name=f"{stack}_block{unit}")
+  x = _batch_norm("post_bn")(x)
   x = keras.layers.Activation("relu", name="post_relu")(x)
   features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
   return keras.Model(images, features, name=name)
+
+
+# Keras weight name -> slim variable name, and Keras layer suffix -> slim scope in a unit.
+_SLIM_WEIGHTS = {"kernel": "weights", "bias": "biases", "gamma": "gamma", "beta": "beta",
+                 "moving_mean": "moving_mean", "moving_variance": "moving_variance"}
+_SLIM_UNIT_SCOPES = {"preact_bn": "preact", "0_conv": "shortcut", "1_conv": "conv1",
+                     "1_bn": "conv1/BatchNorm", "2_conv": "conv2", "2_bn": "conv2/BatchNorm",
+                     "3_conv": "conv3"}
+_SLIM_ROOT_SCOPES = {"conv1_conv": "conv1", "post_bn": "postnorm"}
+
+
+def slim_variable(layer_name, weight_name, scope="resnet_v2_50"):
+  """The name of the variable in a slim resnet_v2_50 checkpoint that holds a weight of ours.
+
+  Args:
+    layer_name: e.g. "conv2_block3_2_bn".
+    weight_name: "kernel", "bias", "gamma", "beta", "moving_mean" or "moving_variance".
+    scope: the network's slim scope (HMR's checkpoint: "resnet_v2_50").
+
+  Returns:
+    e.g. "resnet_v2_50/block1/unit_3/bottleneck_v2/conv2/BatchNorm/moving_variance".
+  """
+  variable = _SLIM_WEIGHTS[weight_name]
+  if layer_name in _SLIM_ROOT_SCOPES:
+    return f"{scope}/{_SLIM_ROOT_SCOPES[layer_name]}/{variable}"
+  stack, unit, part = re.fullmatch(r"(conv\d)_block(\d+)_(\w+)", layer_name).groups()
+  block = {keras_stack: slim_block for keras_stack, slim_block, *_ in SLIM_BLOCKS}[stack]
+  return f"{scope}/{block}/unit_{unit}/bottleneck_v2/{_SLIM_UNIT_SCOPES[part]}/{variable}"
