@@ -37,6 +37,7 @@ def get_config(arg=None):
   config.train.mode = "full"
   config.train.encoder_lr = 1e-5  # do_train.sh e_lr
   config.train.discriminator_lr = 1e-4  # do_train.sh d_lr
+  config.train.adam_epsilon = 1e-8  # tf.train.AdamOptimizer's default (src/trainer.py)
   config.train.weight_decay = 0.0  # e_wd/d_wd never reached the losses (anchors §1.2)
   # e_loss_weight, e_3d_weight (do_train.sh: 60, for the 3D joints and the SMPL parameters),
   # d_loss_weight.

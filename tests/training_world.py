@@ -39,8 +39,12 @@ def config_file(name, arg=None):
 
 
 def tiny_fields(folders, fields=None):
-  """{"section.name": value} that shrink configs/quickstart.py for tests, plus `fields`."""
-  return {"model.image_size": IMAGE_SIZE, "train.batch_size": BATCH,
+  """{"section.name": value} that shrink configs/quickstart.py for tests, plus `fields`.
+
+  No seed unless `fields` sets one: a seed turns on TensorFlow's op determinism for the whole
+  process, in which unseeded random ops elsewhere in a test session would fail.
+  """
+  return {"train.seed": None, "model.image_size": IMAGE_SIZE, "train.batch_size": BATCH,
           "data.train": folders["synth"], "data.mocap": folders["mocap"],
           "data.shuffle_buffer": 16, "summary.images_every_steps": 0, **(fields or {})}
 
@@ -80,36 +84,44 @@ def _folders(root):
     return json.load(f)
 
 
-def resume_in_process(root):
-  """Run A: 6 steps at once; run B: 3 steps, then resumed to 6 by a second train()."""
+def resume_in_process(root, steps):
+  """Run A: `steps` steps at once; run B: half of them, then resumed by a second train()."""
   from hmr_tf.training import trainer  # pylint: disable=import-outside-toplevel
   folders = _folders(root)
-  for name, steps in (("a", 6), ("b", 3), ("b", 6)):
+  steps = int(steps)
+  for name, steps in (("a", steps), ("b", steps // 2), ("b", steps)):
     trainer.train(tiny_config(folders, {**DETERMINISTIC, "train.steps": steps}),
                   os.path.join(root, name))
 
 
 def replicas(root):
   """One step on one device and on two mirrored logical CPUs, from the same start, with the
-  same global batch (no dropout: each replica would draw its own masks); then a batch that
-  cannot be split."""
+  same global batch; then a batch that cannot be split.
+
+  No dropout: each replica would draw its own masks. Adam with ε = 1 and learning rates of 1:
+  its first step is then a smooth function of the gradient, so equal gradients give equal
+  weights. (With HMR's ε the first step is lr · sign(g), which turns the float noise of a zero
+  gradient, a bias before batch norm, into ±lr.)"""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from hmr_tf.training import distribute  # pylint: disable=import-outside-toplevel
   from hmr_tf.training import trainer  # pylint: disable=import-outside-toplevel
   distribute.configure_devices(2)
   folders = _folders(root)
-  fields = {**DETERMINISTIC, "train.steps": 1, "model.dropout": 0.0}
+  fields = {**DETERMINISTIC, "train.steps": 1, "model.dropout": 0.0, "train.adam_epsilon": 1.0,
+            "train.encoder_lr": 1.0, "train.discriminator_lr": 1.0}
   two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-  trainer.train(tiny_config(folders, fields), os.path.join(root, "one"),
-                strategy=tf.distribute.OneDeviceStrategy("/cpu:0"))
+  one = tf.distribute.OneDeviceStrategy("/cpu:0")
+  trainer.train(tiny_config(folders, fields), os.path.join(root, "one"), strategy=one)
   trainer.train(tiny_config(folders, fields), os.path.join(root, "two"), strategy=two)
+  report = {"replicas": [one.num_replicas_in_sync, two.num_replicas_in_sync]}
   # With 3D data each replica needs an even share: 6 = 2 × 3 cannot be halved.
   odd = {**fields, "train.batch_size": 6, "data.train_3d": folders["synth"]}
   try:
     trainer.train(tiny_config(folders, odd), os.path.join(root, "odd"), strategy=two)
   except ValueError as error:
-    with open(os.path.join(root, "odd_error.txt"), "w", encoding="utf-8") as f:
-      f.write(str(error))
+    report["odd_error"] = str(error)
+  with open(os.path.join(root, "replicas.json"), "w", encoding="utf-8") as f:
+    json.dump(report, f)
 
 
 def multi_worker(root, index):

@@ -32,6 +32,7 @@ def defaults():
       mode="full",
       encoder_lr=1e-5,  # Adam on encoder + regressor + mean Θ
       discriminator_lr=1e-4,  # Adam on the discriminator
+      adam_epsilon=1e-8,  # tf.compat.v1.train.AdamOptimizer's, which HMR used (Keras': 1e-7)
       # Decoupled weight decay (Keras' Adam weight_decay). HMR's e_wd/d_wd reached only slim
       # regularizers that its trainer never added to the losses, so it trained without any: 0.
       weight_decay=0.0,

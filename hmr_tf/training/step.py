@@ -27,7 +27,7 @@ def make_optimizers(config, model, discriminator):
   (tf_facts §1). Under mixed precision each is a LossScaleOptimizer with a dynamic scale.
   """
   def adam(learning_rate, variables):
-    optimizer = keras.optimizers.Adam(learning_rate,
+    optimizer = keras.optimizers.Adam(learning_rate, epsilon=config.train.adam_epsilon,
                                       weight_decay=config.train.weight_decay or None)
     if config.train.mixed_precision:
       optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
