@@ -146,15 +146,17 @@ def _loop(run, iterator, writer, progress, history):
     step = int(run.step.numpy())
     averages.add(metrics)
     interval_steps += 1
+    images_per_second = (interval_steps * config.train.batch_size
+                         / (time.perf_counter() - interval_start))
     progress.update(1)
-    progress.set_postfix({short: f"{metrics[name]:.4g}" for name, short in _PROGRESS.items()
-                          if name in metrics}, refresh=False)
+    progress.set_postfix({**{short: f"{metrics[name]:.4g}" for name, short in _PROGRESS.items()
+                             if name in metrics}, "img/s": f"{images_per_second:.1f}"},
+                         refresh=False)
     last = step == config.train.steps
     with writer.as_default(step=step):
       if step % config.summary.every_steps == 0 or last:
         means = averages.pop()
-        means["train/images_per_second"] = (interval_steps * config.train.batch_size
-                                            / (time.perf_counter() - interval_start))
+        means["train/images_per_second"] = images_per_second
         for name, optimizer in zip(("encoder", "discriminator"), run.optimizers):
           means[f"train/learning_rate_{name}"] = float(optimizer.learning_rate.numpy())
         for name, value in means.items():
