@@ -91,6 +91,7 @@ def test_two_mirrored_replicas_update_the_weights_as_one_device(world):
     report = json.load(f)
   assert report["replicas"] == [1, 2]
   assert "cannot be half 2D and half 3D" in report["odd_error"]
+  assert "jit_compile runs on one replica only" in report["xla_error"]
 
 
 def _free_ports(count):

@@ -74,6 +74,10 @@ def train(config, workdir, dataset=None, strategy=None):
     workdir_lib.check_fingerprint(workdir, stored[1], config)
   distribute.check_batch_size(config.train.batch_size, strategy.num_replicas_in_sync,
                               bool(config.data.train_3d))
+  if config.train.jit_compile and strategy.num_replicas_in_sync > 1:
+    raise ValueError("train.jit_compile runs on one replica only: under tf.distribute the "
+                     "synchronized batch norm's all-reduce cannot be compiled into the XLA "
+                     "function")
   if config.train.seed is not None:
     keras.utils.set_random_seed(config.train.seed)
     tf.config.experimental.enable_op_determinism()
