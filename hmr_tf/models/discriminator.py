@@ -9,6 +9,7 @@ from hmr_tf import joints
 from hmr_tf import theta as theta_lib
 
 NUM_JOINTS = len(joints.SMPL_24) - 1  # 23: every joint but the root, whose rotation is the view
+ROTATION = 9  # numbers in a rotation matrix
 EMBEDDING = 32  # HMR's D_conv1/D_conv2 width
 OUTPUTS = NUM_JOINTS + 2  # 25
 
@@ -65,7 +66,7 @@ class Discriminator(keras.Model):
     self.build()  # now, so that optimizers and checkpoints see every weight before a call
 
   def build(self, input_shape=None):
-    self.embed1.build((None, NUM_JOINTS, 9))
+    self.embed1.build((None, NUM_JOINTS, ROTATION))
     self.embed2.build((None, NUM_JOINTS, EMBEDDING))
     for head, size in ((self.all_joints, NUM_JOINTS * EMBEDDING),
                        (self.shape_head, theta_lib.NUM_SHAPE)):
@@ -77,7 +78,7 @@ class Discriminator(keras.Model):
     batch = tf.shape(rotmats)[0]
     rotmats = tf.cast(rotmats, self.compute_dtype)
     shape = tf.cast(shape, self.compute_dtype)
-    embedding = self.embed2(self.embed1(tf.reshape(rotmats[:, 1:], [batch, NUM_JOINTS, 9])))
+    embedding = self.embed2(self.embed1(tf.reshape(rotmats[:, 1:], [batch, NUM_JOINTS, ROTATION])))
     per_joint = tf.einsum("bjc,jc->bj", embedding, tf.cast(self.joint_kernel, self.compute_dtype))
     per_joint += tf.cast(self.joint_bias, self.compute_dtype)
     all_joints = tf.reshape(embedding, [batch, NUM_JOINTS * EMBEDDING])
