@@ -39,6 +39,7 @@ setuptools.setup(
             "hmr-convert=hmr_tf.cli.convert:run",
             "hmr-quickstart=hmr_tf.cli.quickstart:run",
             "hmr-synth=hmr_tf.cli.synth:run",
+            "hmr-train=hmr_tf.cli.train:run",
         ],
     },
 )

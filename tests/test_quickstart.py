@@ -11,7 +11,8 @@ import numpy as np
 
 def test_quickstart_writes_every_result(tmp_path):
   result = subprocess.run([sys.executable, "-m", "hmr_tf.cli.quickstart",
-                           f"--output={tmp_path}", "--num=16", "--image_size=64"],
+                           f"--output={tmp_path}", "--num=16", "--image_size=64",
+                           "--train_steps=2"],
                           capture_output=True, text=True, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   info = json.loads((tmp_path / "synth" / "info.json").read_text())
@@ -26,3 +27,5 @@ def test_quickstart_writes_every_result(tmp_path):
   lines = (tmp_path / "person_0.obj").read_text().splitlines()
   assert sum(l.startswith("v ") for l in lines) == 1500  # the shipped lite free body
   assert os.path.isfile(tmp_path / "body_walking.obj")
+  assert os.path.isfile(tmp_path / "run" / "checkpoints" / "ckpt-2.index")  # trained 2 steps
+  assert "steps 1-2: encoder" in result.stdout

@@ -11,10 +11,14 @@ The longest path that exists today, with no download and no licence:
      input_batch.png;
   3. poses the body of the first image from its stored SMPL ground truth, draws the mesh over
      the image with the headless renderer (overlay.png) and writes it as person_0.obj, plus
-     the body in the rest and walking poses (body_rest.obj, body_walking.obj).
+     the body in the rest and walking poses (body_rest.obj, body_walking.obj);
+  4. trains HMR with configs/quickstart.py on those images for --train_steps steps into run/
+     (hmr-train's workdir: checkpoints, TensorBoard logs) and prints the first and last losses.
 """
 
+import importlib.util
 import os
+import shutil
 
 from absl import app
 from absl import flags
@@ -34,6 +38,7 @@ from hmr_tf.data import shards
 from hmr_tf.synth import generate
 from hmr_tf.synth import pose_pool
 from hmr_tf.synth import split
+from hmr_tf.training import trainer
 
 _OUTPUT = flags.DEFINE_string("output", "demo_output", "Directory for the results.")
 _BODY_MODEL = flags.DEFINE_string(
@@ -42,7 +47,15 @@ _NUM = flags.DEFINE_integer("num", 64, "Synthetic images to render.", lower_boun
 _IMAGE_SIZE = flags.DEFINE_integer("image_size", 128, "Side of the synthetic images, pixels.",
                                    lower_bound=32)
 
+_TRAIN_STEPS = flags.DEFINE_integer(
+    "train_steps", 300, "Training steps of configs/quickstart.py on the rendered images.",
+    lower_bound=1)
+
 _BATCH = 16
+_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "configs", "quickstart.py")
+# The losses printed before and after training.
+_SHOWN_LOSSES = ("loss/encoder", "loss/keypoints", "loss/joints3d", "loss/adversarial")
 _ZOOM = 3
 _SKELETON = [(joints.COCOPLUS_19.index(a), joints.COCOPLUS_19.index(b)) for a, b in [
     ("right_ankle", "right_knee"), ("right_knee", "right_hip"), ("left_ankle", "left_knee"),
@@ -87,6 +100,30 @@ def ground_truth_overlay(data_dir, smpl):
   return side_by_side, vertices
 
 
+def train_stage(data_dir, mocap_dir, workdir, steps):
+  """Trains configs/quickstart.py on the rendered images into a fresh workdir.
+
+  Returns:
+    The trainer's history: [(step, {metric: mean over the steps since the previous entry})].
+  """
+  if not os.path.isfile(_CONFIG):
+    raise FileNotFoundError(f"no {_CONFIG}: hmr-quickstart runs from a checkout of hmr_tf")
+  spec = importlib.util.spec_from_file_location("quickstart_config", _CONFIG)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
+  config.train.steps = steps
+  config.data.train = data_dir
+  config.data.mocap = mocap_dir
+  shutil.rmtree(workdir, ignore_errors=True)  # the demo trains from scratch every time
+  return trainer.train(config, workdir).history
+
+
+def _losses(metrics):
+  return ", ".join(f"{name.split('/')[1]} {metrics[name]:.4f}" for name in _SHOWN_LOSSES
+                   if name in metrics)
+
+
 def main(argv):
   del argv
   output = _OUTPUT.value
@@ -109,6 +146,13 @@ def main(argv):
     mesh_io.write_obj(os.path.join(output, f"body_{name}.obj"), posed["vertices"][i].numpy(),
                       smpl.faces)
 
+  history = train_stage(data_dir, mocap_dir, os.path.join(output, "run"), _TRAIN_STEPS.value)
+  starts = [1] + [step + 1 for step, _ in history[:-1]]
+  for start, (step, metrics) in zip(starts, history):
+    if step in (history[0][0], history[-1][0]):
+      report.done("hmr-quickstart", f"training steps {start}-{step}: {_losses(metrics)}")
+  report.done("hmr-quickstart", f"trained HMR (configs/quickstart.py) for {history[-1][0]} "
+              f"steps in {output}/run/ (tensorboard --logdir {output}/run/logs)")
   report.done("hmr-quickstart", f"wrote in {output}/ input_batch.png (one augmented training "
               f"batch from the input pipeline), overlay.png (image 0 and its ground-truth mesh, "
               f"drawn by the headless renderer), person_0.obj (that mesh), body_rest.obj and "

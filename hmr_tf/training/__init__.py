@@ -1,0 +1,1 @@
+"""Training: HMR's losses, the step, the loop, the workdir (hmr-train; README, "Training")."""
