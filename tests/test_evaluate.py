@@ -1,6 +1,10 @@
 """Protocols on hand-made image ids, scoring on hand-made errors, and evaluate_model end to end
 on a tiny synthetic split with fake models whose errors are known."""
 
+import json
+import os
+
+import cv2
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -10,8 +14,11 @@ from hmr_tf.body import SMPL
 from hmr_tf.checks import BadInput
 from hmr_tf.data import pipeline
 from hmr_tf.evaluation import evaluate
+from hmr_tf.evaluation import metrics
 from hmr_tf.evaluation import protocols
+from hmr_tf.evaluation import report
 from hmr_tf.evaluation import scoring
+from hmr_tf.models import HMR
 from hmr_tf.synth import SynthWorld
 from hmr_tf.synth import split
 
@@ -238,3 +245,37 @@ def test_predict_names_a_missing_output_and_a_foreign_mesh(synth_dir):
   foreign = lambda b, body: {"keypoints3d": body["keypoints"], "vertices": np.zeros((5, 7, 3))}
   with pytest.raises(ValueError, match="vertices"):
     evaluate.predict(_FromTruth(synth_dir, 5, foreign), synth_dir, batch_size=5)
+
+
+def test_evaluate_model_runs_an_hmr_model(synth_dir):
+  # The keras path (a tf.function, training=False, batches of 4 and a last one of 2) against
+  # one eager call on the whole split.
+  model = HMR(encoder="small", image_size=SIZE)
+  results = evaluate.evaluate_model(model, synth_dir, batch_size=4)
+  batch = next(iter(pipeline.eval_dataset(synth_dir, NUM, SIZE, "test")))
+  out = model(batch["image"], training=False)
+  expected = metrics.mpjpe(out["keypoints3d"].numpy()[:, :14] * 1000.0,
+                           batch["keypoints3d"].numpy() * 1000.0)
+  assert results["mpjpe"] == pytest.approx(expected.mean(), rel=1e-4)
+  assert results["examples_pve"] == NUM and "pck2d" in results  # the model's own mesh
+
+
+def test_report_writes_every_number_and_predictions_that_recompute_them(synth_dir, tmp_path):
+  predictions = evaluate.predict(_FromTruth(synth_dir, 4, _offset), synth_dir, batch_size=4,
+                                 body_model="free")
+  results = scoring.score_all(predictions, protocols.protocols_for("synth", "all,lsp"))
+  paths = report.write(str(tmp_path), results, predictions)
+  assert sorted(os.path.basename(p) for p in paths) == [
+      "metrics.json", "per_joint.png", "predictions.npz"]
+  with open(tmp_path / "metrics.json", encoding="utf-8") as f:
+    assert json.load(f) == results
+  saved = np.load(tmp_path / "predictions.npz")
+  assert saved["pred_joints"].shape == saved["gt_joints"].shape == (NUM, 14, 3)
+  assert list(saved["image_ids"]) == list(predictions.image_ids)
+  recomputed = metrics.mpjpe(saved["pred_joints"] * 1000.0, saved["gt_joints"] * 1000.0)
+  assert recomputed.mean() == pytest.approx(results["mpjpe"], abs=1e-3)
+  plot = cv2.imread(str(tmp_path / "per_joint.png"))
+  assert plot.shape[0] > 14 * 20 and plot.min() < 128  # a row per joint, something drawn
+  text = report.tables(results)
+  assert "protocol all" in text and "protocol lsp" in text
+  assert "| neck | 50.00 |" in text
