@@ -87,6 +87,16 @@ def test_h36m_ids_parse_into_subject_take_camera_frame():
       protocols.parse_h36m_id(bad)
 
 
+def test_h36m_ids_of_the_real_npz_files_parse(shared_data):
+  for name in ("test_h36m.npz", "test_h36m_body3d.npz"):
+    ids = np.load(os.path.join(shared_data, "mmpose_testdata", "h36m", name))["imgname"]
+    frames = [protocols.parse_h36m_id(str(i)) for i in ids]
+    assert [(f.subject, f.action, f.camera) for f in frames] == [
+        ("S1", "Directions", 0), ("S5", "SittingDown", 0), ("S7", "Greeting", 1),
+        ("S8", "WalkingDog", 1)]
+    assert not protocols.PROTOCOLS["h36m_p1"].select([str(i) for i in ids]).mask.any()
+
+
 def test_per_action_numbers_are_means_of_sequence_means():
   ids = ["S9_Walking.54138969_000001.jpg", "S9_Walking.54138969_000006.jpg",
          "S9_Walking.54138969_000011.jpg",  # sequence A: 3 frames, 12 mm each
