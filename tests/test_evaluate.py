@@ -1,13 +1,19 @@
 """Protocols on hand-made image ids, scoring on hand-made errors, and evaluate_model end to end
 on a tiny synthetic split with fake models whose errors are known."""
 
+import glob
 import json
 import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
+import tensorflow as tf
+
+import training_world
 
 from hmr_tf import joints
 from hmr_tf.body import SMPL
@@ -21,6 +27,7 @@ from hmr_tf.evaluation import scoring
 from hmr_tf.models import HMR
 from hmr_tf.synth import SynthWorld
 from hmr_tf.synth import split
+from hmr_tf.training import trainer
 
 SIZE = 64
 NUM = 10
@@ -289,3 +296,58 @@ def test_report_writes_every_number_and_predictions_that_recompute_them(synth_di
   text = report.tables(results)
   assert "protocol all" in text and "protocol lsp" in text
   assert "| neck | 50.00 |" in text
+
+
+@pytest.fixture(scope="module")
+def trained(synth_dir, tmp_path_factory):
+  """Two steps of the tiny quickstart run that evaluate synth_dir after each.
+
+  Returns:
+    (workdir, {step: MPJPE} that hmr-train logged to TensorBoard for synth_dir).
+  """
+  root = str(tmp_path_factory.mktemp("run"))
+  config = training_world.tiny_config(training_world.write_world(root, num=8), {
+      "train.steps": 2, "data.eval": synth_dir, "data.eval_split": "test",
+      "eval.every_steps": 1, "eval.batch_size": 4})
+  workdir = os.path.join(root, "workdir")
+  trainer.train(config, workdir)
+  tag = f"eval/{os.path.basename(synth_dir)}/mpjpe"
+  logged = {}
+  for path in glob.glob(os.path.join(workdir, "logs", "*")):
+    for record in tf.data.TFRecordDataset(path):
+      event = tf.compat.v1.Event.FromString(record.numpy())
+      logged.update({event.step: float(tf.make_ndarray(v.tensor))
+                     for v in event.summary.value if v.tag == tag})
+  return workdir, logged
+
+
+def test_hmr_train_logs_the_evaluation_every_eval_steps(trained):
+  _, logged = trained
+  assert sorted(logged) == [1, 2]
+  assert all(np.isfinite(v) and v > 0 for v in logged.values())
+
+
+def test_hmr_evaluate_end_to_end_on_a_workdir(trained, synth_dir, tmp_path):
+  workdir, logged = trained
+  output = tmp_path / "eval"
+  result = subprocess.run(
+      [sys.executable, "-m", "hmr_tf.cli.evaluate", f"--workdir={workdir}",
+       f"--dataset={synth_dir}", f"--output={output}", "--save_predictions",
+       "--protocol=all", "--batch_size=3"], capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  assert "protocol all" in result.stdout and "| joint | MPJPE | PA-MPJPE |" in result.stdout
+  with open(output / "metrics.json", encoding="utf-8") as f:
+    metrics_json = json.load(f)
+  # The restored last checkpoint scores what the trainer logged with the model in memory.
+  assert metrics_json["mpjpe"] == pytest.approx(logged[2], rel=1e-4)
+  assert {"pa_mpjpe", "mpjpe_median", "per_joint", "pve", "pck2d"} <= set(metrics_json)
+  saved = np.load(output / "predictions.npz")
+  assert saved["pred_joints"].shape == saved["gt_joints"].shape == (NUM, 14, 3)
+  assert os.path.getsize(output / "per_joint.png") > 0
+
+
+def test_hmr_evaluate_wants_a_workdir_or_a_model(synth_dir, tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "hmr_tf.cli.evaluate", f"--dataset={synth_dir}",
+       f"--output={tmp_path}"], capture_output=True, text=True, check=False)
+  assert result.returncode != 0 and "--workdir" in result.stderr and "--model" in result.stderr

@@ -123,15 +123,13 @@ def predict(model, dataset_dir, split="test", batch_size=32, body_model=None, im
       if "vertices" in outputs:
         pve_mm = np.where(has_smpl, _pve_mm(outputs["vertices"], pred_joints, body,
                                             ground_truth_body.name), np.nan)
-    parts["image_ids"].append(batch["image_id"].numpy().astype(str))
+    parts["image_ids"].append(np.array([i.decode("utf-8") for i in batch["image_id"].numpy()]))
     parts["pred_joints"].append(pred_joints)
     parts["gt_joints"].append(gt_joints)
     parts["pve_mm"].append(pve_mm)
     parts["gt_keypoints2d"].append(batch["keypoints2d"].numpy()[:, :_NUM_JOINTS])
     if "keypoints2d" in outputs:
       parts["pred_keypoints2d"].append(_lsp(outputs, "keypoints2d", 2))
-  if not parts["image_ids"]:
-    raise ValueError(f"{dataset_dir}: the '{split}' split has no examples")
   return Predictions(dataset=info["dataset"], **{
       name: np.concatenate(values) if values else None for name, values in parts.items()})
 
