@@ -19,6 +19,9 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
+from hmr_tf.data import pipeline
+from hmr_tf.evaluation import evaluate
+from hmr_tf.evaluation import scoring
 from hmr_tf.models import Discriminator
 from hmr_tf.training import config as config_lib
 from hmr_tf.training import distribute
@@ -78,6 +81,8 @@ def train(config, workdir, dataset=None, strategy=None):
     raise ValueError("train.jit_compile runs on one replica only: under tf.distribute the "
                      "synchronized batch norm's all-reduce cannot be compiled into the XLA "
                      "function")
+  for folder in _eval_folders(config):  # a bad data.eval fails now, not at the first evaluation
+    pipeline.eval_dataset(folder, 1, config.model.image_size, config.data.eval_split)
   if config.train.seed is not None:
     keras.utils.set_random_seed(config.train.seed)
     tf.config.experimental.enable_op_determinism()
@@ -170,6 +175,8 @@ def _loop(run, iterator, writer, progress, history):
       if config.summary.images_every_steps and (
           step % config.summary.images_every_steps == 0 or last):
         _image_summary(run.model, batch[0], config.summary.num_images)
+      if config.eval.every_steps and (step % config.eval.every_steps == 0 or last):
+        _evaluate(run.model, config)
     if step % config.checkpoint.every_steps == 0 or last:
       run.checkpoints.save(step)
 
@@ -181,6 +188,23 @@ def _image_summary(model, person, count):
                    summaries.panels(images.numpy(), person["keypoints2d"][:count].numpy(),
                                     outputs, model.smpl.faces),
                    max_outputs=count)
+
+
+def _eval_folders(config):
+  return list(inputs.parse_datasets(config.data.eval, "data.eval"))
+
+
+def _evaluate(model, config):
+  """Scores the model on each data.eval folder (hmr_tf.evaluation): every number becomes the
+  scalar eval/<folder name>/<metric>."""
+  for folder in _eval_folders(config):
+    results = evaluate.evaluate_model(model, folder, config.data.eval_split,
+                                      config.eval.batch_size)
+    name = os.path.basename(os.path.normpath(folder))
+    for metric, value in scoring.flatten(results).items():
+      tf.summary.scalar(f"eval/{name}/{metric}", value)
+    logging.info("eval %s (%s): %s", name, results["protocol"], ", ".join(
+        f"{k}={results[k]:.2f}" for k in ("mpjpe", "pa_mpjpe", "pve", "pck2d") if k in results))
 
 
 def _stored_config(workdir, config):
