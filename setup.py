@@ -36,6 +36,7 @@ setuptools.setup(
         "console_scripts": [
             "hmr-body=hmr_tf.cli.body:run",
             "hmr-convert=hmr_tf.cli.convert:run",
+            "hmr-evaluate=hmr_tf.cli.evaluate:run",
             "hmr-quickstart=hmr_tf.cli.quickstart:run",
             "hmr-synth=hmr_tf.cli.synth:run",
         ],
