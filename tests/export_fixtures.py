@@ -1,8 +1,14 @@
-"""One small HMR, exported once per test session and shared by the export, inference and demo
-tests (tracing the signatures and converting to TFLite take most of their time)."""
+"""One small HMR exported once per test session, as hmr-export writes it (SavedModel, every
+TFLite variant, report.json), shared by the export, inference and demo tests: tracing the
+signatures and converting take most of their time.
+
+The int8 file is calibrated on a tiny synthetic world's train split, and the report measures
+on its test split (free body, 32 px renders).
+"""
 
 import atexit
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -12,11 +18,15 @@ import keras
 import numpy as np
 
 from hmr_tf.export import formats
-from hmr_tf.export import saved_model
 from hmr_tf.export import tflite
+from hmr_tf.export import writer
 from hmr_tf.models import HMR
+from hmr_tf.synth import generate
+from hmr_tf.synth import split
 
 SIZE = 64  # crops of the small encoder
+WORLD_SIZE = 32  # synthetic renders
+NUM_EXAMPLES = 8  # per split
 
 
 @functools.lru_cache(maxsize=None)
@@ -33,10 +43,37 @@ def model():
 
 
 @functools.lru_cache(maxsize=None)
-def saved_model_dir():
-  path = os.path.join(_directory(), "saved_model")
-  saved_model.export_saved_model(model(), path)
+def synthetic_world():
+  """A converted dataset folder with "train" and "test" splits of NUM_EXAMPLES people."""
+  path = os.path.join(_directory(), "synth")
+  for name, seed in (("train", 0), ("test", 1)):
+    split.write_split(generate.SynthWorld(["free"], image_size=WORLD_SIZE, seed=seed), path,
+                      name, NUM_EXAMPLES)
   return path
+
+
+@functools.lru_cache(maxsize=None)
+def export_dir():
+  """The hmr-export output of model(): the SavedModel directory, tflite/ inside."""
+  path = os.path.join(_directory(), "saved_model")
+  world = synthetic_world()
+  writer.write_export(model(), path, tflite.VARIANTS, calibration=(world, "train", NUM_EXAMPLES),
+                      held_out=(world, "test", NUM_EXAMPLES))
+  return path
+
+
+def saved_model_dir():
+  return export_dir()
+
+
+def tflite_file(variant):
+  return os.path.join(export_dir(), formats.TFLITE_DIR, formats.tflite_file(variant))
+
+
+def export_report():
+  with open(os.path.join(export_dir(), formats.TFLITE_DIR, writer.REPORT_FILE),
+            encoding="utf-8") as f:
+    return json.load(f)
 
 
 def crops(count, seed=0):
@@ -45,11 +82,3 @@ def crops(count, seed=0):
   coarse = rng.uniform(0, 255, (count, 8, 8, 3)).astype(np.uint8)
   images = np.stack([cv2.resize(c, (SIZE, SIZE), interpolation=cv2.INTER_CUBIC) for c in coarse])
   return images.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-
-
-@functools.lru_cache(maxsize=None)
-def tflite_file(variant):
-  path = os.path.join(_directory(), formats.tflite_file(variant))
-  representative = tflite.representative_samples(crops(8, seed=1)) if variant == "int8" else None
-  tflite.write(tflite.convert(model(), variant, saved_model_dir(), representative), path)
-  return path

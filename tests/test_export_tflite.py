@@ -13,6 +13,7 @@ from tensorflow.lite.python import schema_py_generated as tflite_schema
 
 import export_fixtures
 from hmr_tf.export import tflite
+from hmr_tf.export import writer
 
 # Max |error| against Keras float32 on crops the calibration never saw (Θ; vertices and
 # keypoints in metres). Quantizing SMPL's constants (int8_dynamic) costs millimetres; the
@@ -35,7 +36,7 @@ def _run_crops(path, crops):
 
 @pytest.mark.parametrize("variant", tflite.VARIANTS)
 def test_variant_matches_keras(variant):
-  crops = export_fixtures.crops(6, seed=11)
+  crops = export_fixtures.crops(6, seed=11)  # never seen in calibration
   expected = export_fixtures.model()(crops, training=False)
   got = _run_crops(export_fixtures.tflite_file(variant), crops)
   for key, tolerance in TOLERANCES[variant].items():
@@ -103,3 +104,47 @@ def test_every_variant_runs_without_tensorflow(tmp_path):
                                atol=TOLERANCES[variant]["theta"], err_msg=variant)
     assert results[variant]["vertices"] == [num_vertices, 3]
     assert results[variant]["whole_image"] == [85]
+
+
+def test_report_of_every_variant():
+  """hmr-export's report.json: sizes, errors on held-out crops, accuracy on a held-out split."""
+  results = export_fixtures.export_report()
+  assert set(results["file_mb"]) == set(results["max_errors"]) == set(tflite.VARIANTS)
+  for variant, errors in results["max_errors"].items():
+    tolerance = TOLERANCES[variant]
+    assert errors["theta"] <= tolerance["theta"], variant
+    assert errors["vertices_mm"] <= 1000 * tolerance["vertices"], variant
+    assert errors["keypoints3d_mm"] <= 1000 * tolerance["keypoints3d"], variant
+  accuracy = results["accuracy"]
+  assert set(accuracy) == {"keras", *tflite.VARIANTS}
+  assert accuracy["keras"]["pa_mpjpe"] > 0
+  for variant in tflite.VARIANTS:
+    change = accuracy[variant]["pa_mpjpe"] - accuracy["keras"]["pa_mpjpe"]
+    assert accuracy[variant]["pa_mpjpe_change"] == pytest.approx(change)
+    assert abs(change) < 2.0, variant  # mm: the target for int8
+
+
+def test_a_failed_export_leaves_the_old_one(tmp_path, monkeypatch):
+  output = tmp_path / "saved_models" / "q"
+  output.mkdir(parents=True)
+  (output / "saved_model.pb").write_text("the previous export")
+
+  def fake_export(model, path, **kwargs):
+    del model, kwargs
+    os.makedirs(path)
+    with open(os.path.join(path, "saved_model.pb"), "w", encoding="utf-8") as f:
+      f.write("half of a new export")
+
+  def failing_convert(*args, **kwargs):
+    raise RuntimeError("converter crashed")
+
+  monkeypatch.setattr(writer.saved_model, "export_saved_model", fake_export)
+  monkeypatch.setattr(writer.tflite, "convert", failing_convert)
+  with pytest.raises(RuntimeError, match="converter crashed"):
+    writer.write_export(export_fixtures.model(), str(output), ["fp32"])
+  assert (output / "saved_model.pb").read_text() == "the previous export"
+  assert sorted(os.listdir(tmp_path / "saved_models")) == ["q"]  # no partial directory left
+  with pytest.raises(ValueError, match="int8 variant needs calibration data"):
+    writer.write_export(export_fixtures.model(), str(output), ["int8"])
+  with pytest.raises(ValueError, match=r"unknown TFLite variants \['int4'\]"):
+    writer.check_request(["fp32", "int4"], None)

@@ -17,9 +17,11 @@ Every file carries the mesh's triangles as the metadata buffer formats.FACES_MET
 renderers (hmr_tf.inference reads it without TensorFlow).
 """
 
+import contextlib
 import os
 import re
 import tempfile
+import warnings
 
 import flatbuffers
 import numpy as np
@@ -106,8 +108,9 @@ def _quantize_selectively(converter, representative, scopes):
   are erased from every tensor that is neither an input nor an output of an op under
   `scopes` before quantizing, and those ops are denylisted too.
   """
-  debugger = tf.lite.experimental.QuantizationDebugger(
-      converter=converter, debug_dataset=representative)
+  with _debugger_warnings_silenced():
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=representative)
   model = tflite_schema.ModelT.InitFromPackedBuf(debugger.calibrated_model, 0)
   float_ops = []
   for subgraph in model.subgraphs:
@@ -123,8 +126,17 @@ def _quantize_selectively(converter, representative, scopes):
       if index not in quantized:
         tensor.quantization = None
   debugger.calibrated_model = _pack(model)
-  debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=float_ops)
+  with _debugger_warnings_silenced():
+    debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=float_ops)
   return debugger.get_nondebug_quantized_model()
+
+
+@contextlib.contextmanager
+def _debugger_warnings_silenced():
+  """The debugger runs the deprecated tf.lite.Interpreter, which warns each time it starts."""
+  with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", r"\s*Warning: tf.lite.Interpreter is deprecated")
+    yield
 
 
 def in_scopes(tensor_name, scopes):
