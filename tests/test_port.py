@@ -10,13 +10,17 @@ regressor iterations, in float64, on the same variables.
 """
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import smpl_files
 from hmr_tf.checks import BadInput
 from hmr_tf.export import original
+from hmr_tf.inference import Predictor
 from test_encoders import _conv, _conv2d_same, _max_pool_same  # numpy slim ops
 
 SIZE = 64  # small input: the encoder's weights do not depend on it
@@ -163,3 +167,21 @@ def test_not_a_checkpoint(tmp_path):
   path.write_bytes(b"not a checkpoint")
   with pytest.raises(BadInput, match="not a readable TF checkpoint"):
     original.load_original(os.fspath(tmp_path / "model.ckpt-1"), body_model="free")
+
+
+def test_hmr_export_cli_ports_to_a_savedmodel(checkpoint, tmp_path):
+  """hmr-export --from_hmr_checkpoint, with the original's body-model file format: the
+  SavedModel gives the original's Θ."""
+  prefix, variables = checkpoint
+  body_model = str(tmp_path / "neutral_smpl_with_cocoplus_reg.pkl")
+  smpl_files.write_smpl_v1_pkl(smpl_files.random_body_model(), body_model, cocoplus=True)
+  output = tmp_path / "hmr_original"
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+  done = subprocess.run([sys.executable, "-m", "hmr_tf.cli.export", f"--from_hmr_checkpoint={prefix}",
+                         f"--body_model={body_model}", f"--image_size={SIZE}", f"--output={output}"],
+                        capture_output=True, text=True, env=env, check=False, timeout=900)
+  assert done.returncode == 0, done.stderr[-3000:]
+  images = np.random.default_rng(2).uniform(-1, 1, (2, SIZE, SIZE, 3))
+  got = Predictor(str(output))(images.astype(np.float32))
+  np.testing.assert_allclose(got["theta"], original_thetas(images, variables)[:, -1], atol=1e-4)
+  assert got["vertices"].shape == (2, smpl_files.SMPL_NUM_VERTS, 3)

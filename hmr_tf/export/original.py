@@ -46,6 +46,14 @@ def _layer_variables():
   yield "post_bn", [f"{ENCODER_SCOPE}/postnorm/{v}" for v in _BATCH_NORM]
 
 
+def variable_names():
+  """The original's variables that the port reads, in variable_map's order."""
+  names = [name for _, layer_names in _layer_variables() for name in layer_names]
+  for fc in ("fc1", "fc2", "fc3"):
+    names += [f"{REGRESSOR_SCOPE}/{fc}/weights", f"{REGRESSOR_SCOPE}/{fc}/biases"]
+  return names + [MEAN_THETA]
+
+
 def variable_map(model):
   """Every weight of an HMR with the resnet50_v2 encoder, paired with its slim variable.
 
@@ -53,15 +61,12 @@ def variable_map(model):
     A list of (slim variable name, keras.Variable), covering all of the model's weights but
     the body model's constants.
   """
-  pairs = []
-  for layer_name, names in _layer_variables():
-    pairs.extend(zip(names, model.encoder.get_layer(layer_name).weights))
+  weights = [w for layer_name, _ in _layer_variables()
+             for w in model.encoder.get_layer(layer_name).weights]
   for fc in ("fc1", "fc2", "fc3"):
     layer = getattr(model.regressor, fc)
-    pairs += [(f"{REGRESSOR_SCOPE}/{fc}/weights", layer.kernel),
-              (f"{REGRESSOR_SCOPE}/{fc}/biases", layer.bias)]
-  pairs.append((MEAN_THETA, model.regressor.mean_theta))
-  return pairs
+    weights += [layer.kernel, layer.bias]
+  return list(zip(variable_names(), weights + [model.regressor.mean_theta], strict=True))
 
 
 def load_original(checkpoint, body_model, image_size=IMAGE_SIZE):
@@ -84,15 +89,14 @@ def load_original(checkpoint, body_model, image_size=IMAGE_SIZE):
     reader = tf.train.load_checkpoint(checkpoint)
   except (ValueError, tf.errors.OpError) as e:
     raise BadInput(f"{checkpoint}: not a readable TF checkpoint ({e})") from e
-  model = HMR(encoder="resnet50_v2", image_size=image_size, num_iterations=NUM_ITERATIONS,
-              body_model=body_model)
-  pairs = variable_map(model)
   shapes = reader.get_variable_to_shape_map()
-  missing = [name for name, _ in pairs if name not in shapes]
+  missing = [name for name in variable_names() if name not in shapes]
   if missing:
     raise BadInput(f"{checkpoint}: not an original HMR checkpoint: {len(missing)} of its "
                    f"variables are missing, e.g. {missing[:3]}")
-  for name, variable in pairs:
+  model = HMR(encoder="resnet50_v2", image_size=image_size, num_iterations=NUM_ITERATIONS,
+              body_model=body_model)
+  for name, variable in variable_map(model):
     value = reader.get_tensor(name)
     # The one reshape: mean_param is [1, 85], our mean Θ [85].
     if value.shape != tuple(variable.shape) and not (name == MEAN_THETA and
