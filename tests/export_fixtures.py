@@ -57,7 +57,8 @@ def export_dir():
   """The hmr-export output of model(): the SavedModel directory, tflite/ inside."""
   path = os.path.join(_directory(), "saved_model")
   world = synthetic_world()
-  writer.write_export(model(), path, tflite.VARIANTS, calibration=(world, "train", NUM_EXAMPLES),
+  calibration = writer.load_crops(world, "train", SIZE, NUM_EXAMPLES)
+  writer.write_export(model(), path, tflite.VARIANTS, calibration,
                       held_out=(world, "test", NUM_EXAMPLES))
   return path
 

@@ -91,17 +91,19 @@ def main(argv):
     eval_data = eval_data or config.data.eval or None
     eval_split = eval_split or config.data.eval_split
   try:
-    writer.check_request(_TFLITE.value, calibration_data)
+    writer.check_request(_TFLITE.value, bool(calibration_data))
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   if _WORKDIR.value:
     model, _ = workdir.load_model(_WORKDIR.value, _STEP.value)
   else:
     model = original.load_original(_CHECKPOINT.value, _BODY_MODEL.value, _IMAGE_SIZE.value)
+  calibration_crops = None
+  if calibration_data and "int8" in _TFLITE.value:
+    calibration_crops = writer.load_crops(calibration_data, _CALIBRATION_SPLIT.value,
+                                          model.image_size, _NUM_CALIBRATION.value)
   results = writer.write_export(
-      model, _OUTPUT.value, _TFLITE.value,
-      calibration=((calibration_data, _CALIBRATION_SPLIT.value, _NUM_CALIBRATION.value)
-                   if calibration_data else None),
+      model, _OUTPUT.value, _TFLITE.value, calibration_crops,
       held_out=((eval_data, eval_split or "test", _NUM_PARITY.value) if eval_data else None))
   _log_report(results)
   logging.info("exported to %s", _OUTPUT.value)

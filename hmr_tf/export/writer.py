@@ -36,7 +36,7 @@ def load_crops(dataset_dir, split, image_size, count):
 
 
 def check_request(variants, calibration):
-  """ValueError unless `variants` are TFLite variants, with calibration data for int8."""
+  """ValueError unless `variants` are TFLite variants, with calibration (true) for int8."""
   unknown = set(variants) - set(tflite.VARIANTS)
   if unknown:
     raise ValueError(f"unknown TFLite variants {sorted(unknown)}; expected some of "
@@ -45,21 +45,22 @@ def check_request(variants, calibration):
     raise ValueError("the int8 variant needs calibration data (a converted dataset)")
 
 
-def write_export(model, output, variants=(), calibration=None, held_out=None):
+def write_export(model, output, variants=(), calibration_crops=None, held_out=None):
   """The SavedModel, the TFLite variants and their report, each written whole or not at all.
 
   Args:
     model: an HMR keras.Model.
     output: the SavedModel directory (replaced).
     variants: TFLite variants (tflite.VARIANTS).
-    calibration: (dataset dir, split, count) for int8, or None.
+    calibration_crops: [M, S, S, 3] crops in [-1, 1] that calibrate int8 (load_crops of a
+      training split), or None.
     held_out: (dataset dir, split, count) for the report, or None (then random crops are
       compared and accuracy is not measured).
 
   Returns:
     The report dict ({} without variants).
   """
-  check_request(variants, calibration)
+  check_request(variants, calibration_crops is not None)
   size = model.image_size
   staging = f"{os.path.abspath(output)}.partial"  # a crashed run's leftovers are replaced
   shutil.rmtree(staging, ignore_errors=True)
@@ -67,10 +68,8 @@ def write_export(model, output, variants=(), calibration=None, held_out=None):
     saved_model.export_saved_model(model, staging)
     results = {}
     if variants:
-      representative = None
-      if calibration:
-        representative = tflite.representative_samples(load_crops(*calibration[:2], size,
-                                                                  calibration[2]))
+      representative = (None if calibration_crops is None else
+                        tflite.representative_samples(calibration_crops))
       paths = {}
       os.makedirs(os.path.join(staging, formats.TFLITE_DIR))
       for variant in variants:
