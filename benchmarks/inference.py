@@ -6,7 +6,8 @@ Exports the paper's model (resnet50_v2 at 224, T = 3, random weights, a body mod
 exact layout: 6890 vertices, pose correctives, cocoplus regressor) with hmr_tf.export.writer,
 as hmr-export does, then times serve_crops (crops in, everything out):
   batch-1 latency: the median of --repeats calls on one crop;
-  batch-32 throughput: 32 crops per call (one call per crop for the batch-1 int8 file).
+  batch-32 throughput: 32 crops per call (one call per crop for the batch-1 int8 file);
+the models take turns call by call, so that other load on the machine slows them alike.
 Keras runs in a tf.function; TFLite in ai-edge-litert with XNNPACK on every core. Also prints
 the file sizes and the targets: full-integer int8 at ≤ 0.6 × the fp32 latency, the fp16 file at
 ≤ 0.5 × the fp32 size. int8 is calibrated on random smooth crops: speed does not depend on it.
@@ -45,21 +46,29 @@ def smooth_crops(count, size, seed=0):
   return images.astype(np.float32) * np.float32(2 / 255) - np.float32(1)
 
 
-def timed(call, crops, repeats):
-  """(batch-1 median ms, batch-32 images per second) of call(crops) -> anything."""
-  call(crops[:1])
-  call(crops)  # warm both shapes
-  single = []
+def timed(calls, crops, repeats):
+  """{name: (batch-1 median ms, batch-32 images per second)} of each call(crops).
+
+  The calls take turns, one call each per round, so that whatever else the machine runs
+  slows them all alike.
+  """
+  for call in calls.values():
+    call(crops[:1])
+    call(crops)  # warm both shapes
+  single = {name: [] for name in calls}
+  batches = {name: [] for name in calls}
   for i in range(repeats):
-    start = time.perf_counter()
-    call(crops[i % len(crops):][:1])
-    single.append(time.perf_counter() - start)
-  batches = []
-  for _ in range(max(3, repeats // 5)):
-    start = time.perf_counter()
-    call(crops)
-    batches.append(time.perf_counter() - start)
-  return 1000 * float(np.median(single)), len(crops) / float(np.median(batches))
+    for name, call in calls.items():
+      start = time.perf_counter()
+      call(crops[i % len(crops):][:1])
+      single[name].append(time.perf_counter() - start)
+    if i % 5 == 0:
+      for name, call in calls.items():
+        start = time.perf_counter()
+        call(crops)
+        batches[name].append(time.perf_counter() - start)
+  return {name: (1000 * float(np.median(single[name])), len(crops) / float(np.median(batches[name])))
+          for name in calls}
 
 
 def size_mb(path):
@@ -74,7 +83,7 @@ def size_mb(path):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--image_size", type=int, default=224)
-  parser.add_argument("--repeats", type=int, default=20)
+  parser.add_argument("--repeats", type=int, default=40)
   parser.add_argument("--workdir", default=None, help="export this trained run instead")
   parser.add_argument("--output", default=None, help="keep the export here (default: a "
                       "temporary directory)")
@@ -107,14 +116,15 @@ def main():
   export_seconds = time.perf_counter() - start
 
   keras_call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-  rows = [("Keras (tf.function)", None, timed(lambda x: keras_call(x)["theta"].numpy(), crops,
-                                              args.repeats))]
-  saved = Predictor(output)
-  rows.append(("SavedModel", size_mb(output), timed(saved, crops, args.repeats)))
+  calls = {"Keras (tf.function)": lambda x: keras_call(x)["theta"].numpy(),
+           "SavedModel": Predictor(output)}
+  sizes = {"Keras (tf.function)": None, "SavedModel": size_mb(output)}
   for variant in tflite.VARIANTS:
     path = os.path.join(output, formats.TFLITE_DIR, formats.tflite_file(variant))
-    predictor = Predictor(path, num_threads=os.cpu_count())
-    rows.append((f"TFLite {variant}", size_mb(path), timed(predictor, crops, args.repeats)))
+    calls[f"TFLite {variant}"] = Predictor(path, num_threads=os.cpu_count())
+    sizes[f"TFLite {variant}"] = size_mb(path)
+  speeds = timed(calls, crops, args.repeats)
+  rows = [(name, sizes[name], speeds[name]) for name in calls]
 
   print(f"HMR inference, {model.encoder.name} at {size} px, T = {model.num_iterations}, "
         f"{model.smpl.v_template.shape[1]} vertices — {machine.describe(tf)}; export "
@@ -126,7 +136,7 @@ def main():
   by_name = {name: (mb, latency) for name, mb, (latency, _) in rows}
   fp32_mb, fp32_ms = by_name["TFLite fp32"]
   print(f"\nint8 latency / fp32: {by_name['TFLite int8'][1] / fp32_ms:.2f} (target ≤ 0.6); "
-        f"fp16 size / fp32: {by_name['TFLite fp16'][0] / fp32_mb:.2f} (target ≤ 0.5)")
+        f"fp16 size / fp32: {by_name['TFLite fp16'][0] / fp32_mb:.3f} (target ≤ 0.5)")
   if results.get("accuracy"):
     print("\n| model | MPJPE mm | PA-MPJPE mm | PA-MPJPE change mm |\n|---|---:|---:|---:|")
     for name, numbers in results["accuracy"].items():
