@@ -121,7 +121,7 @@ def main():
   sizes = {"Keras (tf.function)": None, "SavedModel": size_mb(output)}
   for variant in tflite.VARIANTS:
     path = os.path.join(output, formats.TFLITE_DIR, formats.tflite_file(variant))
-    calls[f"TFLite {variant}"] = Predictor(path, num_threads=os.cpu_count())
+    calls[f"TFLite {variant}"] = Predictor(path)  # XNNPACK on every core
     sizes[f"TFLite {variant}"] = size_mb(path)
   speeds = timed(calls, crops, args.repeats)
   rows = [(name, sizes[name], speeds[name]) for name in calls]

@@ -70,7 +70,7 @@ class Predictor:
     model_path: a SavedModel directory written by hmr-export, or one of its .tflite files.
     focal_length: the focal length in pixels that camera_translation is for; None takes the
       image diagonal (CLIFF's assumption for photos of unknown intrinsics).
-    num_threads: TFLite interpreter threads (None: the runtime's default).
+    num_threads: TFLite interpreter threads (None: every core).
 
   Attributes:
     image_size: S, the side of the model's input crops.
@@ -277,7 +277,8 @@ class _TFLiteBackend:
     if not os.path.isfile(path):
       raise BadInput(f"{path}: no such .tflite file")
     try:
-      self._interpreter = interpreter.Interpreter(model_path=path, num_threads=num_threads)
+      self._interpreter = interpreter.Interpreter(model_path=path,
+                                                  num_threads=num_threads or os.cpu_count())
     except ValueError as e:
       raise BadInput(f"{path}: not a loadable .tflite file ({e})") from e
     self._runners = {name: self._interpreter.get_signature_runner(name)
