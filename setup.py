@@ -30,14 +30,18 @@ setuptools.setup(
         # TensorFlow comes as an extra so that users pick the CPU or the GPU build.
         "cpu": [f"tensorflow-cpu=={TF_VERSION}"],
         "gpu": [f"tensorflow[and-cuda]=={TF_VERSION}"],
+        # Runs the exported .tflite files, without TensorFlow (hmr_tf.inference, hmr-demo).
         "litert": ["ai-edge-litert>=1.0"],
-        "test": ["pytest>=7"],
+        # The tests run every TFLite variant in ai-edge-litert, as users do.
+        "test": ["pytest>=7", "ai-edge-litert>=1.0"],
     },
     entry_points={
         "console_scripts": [
             "hmr-body=hmr_tf.cli.body:run",
             "hmr-convert=hmr_tf.cli.convert:run",
+            "hmr-demo=hmr_tf.cli.demo:run",
             "hmr-evaluate=hmr_tf.cli.evaluate:run",
+            "hmr-export=hmr_tf.cli.export:run",
             "hmr-quickstart=hmr_tf.cli.quickstart:run",
             "hmr-synth=hmr_tf.cli.synth:run",
             "hmr-train=hmr_tf.cli.train:run",

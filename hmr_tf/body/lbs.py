@@ -133,4 +133,7 @@ def skin(vertices, skinning, weights_t):
 
 def regress(regressor, vertices):
   """Points regressed from planar vertices. regressor [K, V], vertices [B, 3, V] -> [B, K, 3]."""
-  return tf.einsum("kv,bcv->bkc", regressor, vertices)
+  # A matmul, not tf.einsum("kv,bcv->bkc"): the TFLite converter lowers that einsum to a
+  # RESHAPE whose static output shape holds the unknown batch as -1, which no interpreter loads
+  # ("BytesRequired number of elements overflowed").
+  return tf.transpose(tf.matmul(vertices, regressor, transpose_b=True), [0, 2, 1])
