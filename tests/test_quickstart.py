@@ -28,4 +28,4 @@ def test_quickstart_writes_every_result(tmp_path):
   assert sum(l.startswith("v ") for l in lines) == 1500  # the shipped lite free body
   assert os.path.isfile(tmp_path / "body_walking.obj")
   assert os.path.isfile(tmp_path / "run" / "checkpoints" / "ckpt-2.index")  # trained 2 steps
-  assert "steps 1-2: encoder" in result.stdout
+  assert "hmr-quickstart: training steps 1-2: encoder" in result.stderr
