@@ -157,7 +157,7 @@ def _records(path):
       for key, size in sizes.items():
         if key not in features or len(features[key].float_list.value) != size:
           raise checks.BadInput(f"{path}: record {i} should have a float feature '{key}' of {size} "
-                           f"values (found features: {', '.join(sorted(features))})")
+                                f"values (found features: {', '.join(sorted(features))})")
         columns[key].append(features[key].float_list.value)
   except (tf.errors.OpError, message.DecodeError) as error:
     raise checks.BadInput(f"{path}: not a readable TFRecord file of tf.train.Examples "

@@ -91,7 +91,7 @@ def _mat_items(path, images):
   img_train = checks.array(img_train, ("N",), "RELEASE.img_train", path)
   if not len(annolist) == len(img_train) == len(single_person):
     raise checks.BadInput(f"{path}: RELEASE.annolist, img_train and single_person differ in length "
-                     f"({len(annolist)}, {len(img_train)}, {len(single_person)})")
+                          f"({len(annolist)}, {len(img_train)}, {len(single_person)})")
   items = []
   for i in np.flatnonzero(img_train):
     entry = f"{path}: RELEASE.annolist({i + 1})"
@@ -107,7 +107,7 @@ def _mat_items(path, images):
     for r in chosen:
       if not 1 <= r <= len(rects):
         raise checks.BadInput(f"{path}: RELEASE.single_person{{{i + 1}}} names annorect({r}), but "
-                         f"the image has {len(rects)}")
+                              f"the image has {len(rects)}")
       items.append(MatPerson(os.path.join(images, name), rects[r - 1],
                              f"{entry}.annorect({r})"))
   return items
@@ -117,7 +117,7 @@ def _json_items(path, images):
   entries = raw_files.load_json(path)
   if not isinstance(entries, list):
     raise checks.BadInput(f"{path}: should hold a list of person entries, found "
-                     f"{type(entries).__name__}")
+                          f"{type(entries).__name__}")
   items = []
   for i, entry in enumerate(entries):
     if not isinstance(entry, dict) or not isinstance(entry.get("image"), str):
