@@ -12,9 +12,10 @@ from three seeds), in its own workdir, and is scored on the held-out test split:
   paired_t1     paired with T = 1 regressor iteration instead of 3
 Per run: MPJPE and PA-MPJPE (mm), the share of predicted joint rotations farther than 15° from
 every rotation the pool has for that joint (hmr_tf.evaluation.plausibility: our discriminator
-plays no part), and the CPU seconds of training. Prints a markdown table, writes results.json
+plays no part), and the CPU seconds of training; the same for the mean-pose baseline and, for
+the plausibility figure, the true test poses. Prints a markdown table, writes results.json
 under --output and a picture of a few test people as each run sees them to --figure. A rerun
-reuses finished runs (each workdir resumes).
+reuses finished runs (each workdir resumes, and keeps the CPU seconds already spent).
 """
 
 import argparse
@@ -39,7 +40,6 @@ from hmr_tf.evaluation import plausibility
 from hmr_tf.synth import benchmark
 from hmr_tf.synth import poses
 from hmr_tf.training import trainer
-from hmr_tf.training import workdir as workdir_lib
 
 # Config overrides per run: the only differences between them.
 RUNS = {
@@ -62,12 +62,20 @@ def run_config(folders, steps, overrides):
 
 
 def train(folders, name, steps, overrides):
-  """Trains one run (or resumes it); returns (model, CPU seconds spent training in this call)."""
+  """Trains one run, or resumes it; returns (model, its training CPU seconds over all calls)."""
   config = run_config(folders, steps, overrides)
   workdir = os.path.join(folders.root, "runs", name)
+  spent_file = os.path.join(workdir, "cpu_seconds.json")  # what earlier calls spent
+  spent = 0.0
+  if os.path.isfile(spent_file):
+    with open(spent_file, encoding="utf-8") as f:
+      spent = json.load(f)
   start = _cpu_seconds()
   result = trainer.train(config, workdir)
-  return result.model, _cpu_seconds() - start
+  spent += _cpu_seconds() - start
+  with open(spent_file, "w", encoding="utf-8") as f:
+    json.dump(spent, f)
+  return result.model, spent
 
 
 def _cpu_seconds():
@@ -127,8 +135,8 @@ def main():
   rows = [label(np.concatenate(images, axis=1), "input"),
           label(figure_row(smpl, batch["pose"].numpy(), batch["shape"].numpy()), "truth")]
   results = {}
-  baseline = baselines.ConstantModel(mean_params.load_mean_params(folders.mean_params), smpl,
-                                     image_size)
+  baseline_theta = mean_params.load_mean_params(folders.mean_params)
+  baseline = baselines.ConstantModel(baseline_theta, smpl, image_size)
   base = evaluate.evaluate_model(baseline, folders.data, "test")
   truth = np.concatenate([b["pose"].numpy() for b in
                           pipeline.eval_dataset(folders.data, 64, image_size, "test")])
@@ -136,7 +144,10 @@ def main():
   # them only so densely.
   results["test-set truth"] = {"mpjpe": 0.0, "pa_mpjpe": 0.0,
                                "implausible": plausibility.outside_share(truth, pool_poses)}
-  results["mean-pose baseline"] = {"mpjpe": base["mpjpe"], "pa_mpjpe": base["pa_mpjpe"]}
+  base_pose = theta_lib.split(baseline_theta[None])[1]  # [1, 72]
+  results["mean-pose baseline"] = {"mpjpe": base["mpjpe"], "pa_mpjpe": base["pa_mpjpe"],
+                                   "implausible": plausibility.outside_share(base_pose,
+                                                                             pool_poses)}
   for name in names:
     start = time.monotonic()
     model, cpu_seconds = train(folders, name, args.steps, RUNS[name])
