@@ -1,7 +1,7 @@
 # The two commands of the quickstart. Both create (or reuse) .venv and install what they need.
 #   make test   run the test suite
-#   make demo   run the embedded default end to end (hmr-quickstart: synthetic data, then a
-#               minute or two of training with configs/quickstart.py)
+#   make demo   run the embedded default end to end (hmr-quickstart: synthetic data, training
+#               with configs/quickstart.py, evaluation, export, demo; a rerun reuses what is done)
 # EXTRAS=gpu,test installs the CUDA build of TensorFlow instead of the CPU one.
 
 comma := ,

@@ -19,8 +19,10 @@ from hmr_tf import joints
 from hmr_tf.body import SMPL
 from hmr_tf.checks import BadInput
 from hmr_tf.data import pipeline
+from hmr_tf.evaluation import baselines
 from hmr_tf.evaluation import evaluate
 from hmr_tf.evaluation import metrics
+from hmr_tf.evaluation import plausibility
 from hmr_tf.evaluation import protocols
 from hmr_tf.evaluation import report
 from hmr_tf.evaluation import scoring
@@ -351,3 +353,29 @@ def test_hmr_evaluate_wants_a_workdir_or_a_model(synth_dir, tmp_path):
       [sys.executable, "-m", "hmr_tf.cli.evaluate", f"--dataset={synth_dir}",
        f"--output={tmp_path}"], capture_output=True, text=True, check=False)
   assert result.returncode != 0 and "--workdir" in result.stderr and "--model" in result.stderr
+
+
+def test_the_constant_baseline_scores_zero_only_where_its_pose_is_the_truth(synth_dir):
+  first = next(iter(pipeline.eval_dataset(synth_dir, 1, SIZE, "test")))
+  theta = np.concatenate([[0.9, 0.0, 0.0], first["pose"].numpy()[0], first["shape"].numpy()[0]])
+  model = baselines.ConstantModel(theta, "free", SIZE)
+  predictions = evaluate.predict(model, synth_dir, batch_size=3)
+  errors = metrics.joint_errors(predictions.pred_joints * 1000, predictions.gt_joints * 1000)
+  per_example = errors.mean(axis=1)
+  assert per_example[0] < 0.5  # float32 storage of the ground truth
+  assert np.all(per_example[1:] > 10.0)
+
+
+def test_plausibility_counts_joint_rotations_far_from_the_pool():
+  rng = np.random.default_rng(0)
+  pool = np.zeros((500, 72))
+  pool[:, 12] = rng.uniform(0, np.radians(90), 500)  # joint 4 (a knee) bends about x, 0–90°
+  pool[0, 12] = 0.0
+  inside = np.zeros((2, 72))
+  inside[:, 12] = np.radians([10, 80])
+  assert plausibility.outside_share(inside, pool) == 0.0
+  monster = np.zeros((2, 72))
+  monster[0, 12] = np.radians(-60)  # bent backwards: 60° from the pool's nearest (0°)
+  monster[1, 13] = np.radians(40)  # twisted about y: 40° from any pool rotation
+  assert plausibility.outside_share(monster, pool) == 2 / (2 * 23)
+  np.testing.assert_allclose(plausibility.nearest_angles(monster, pool)[0, 3], 60.0, atol=1e-6)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from hmr_tf.body import mean_params
 from hmr_tf.body.mean_params import load_mean_params
 
 
@@ -60,3 +61,19 @@ def test_bad_files_are_reported(tmp_path):
     load_mean_params(str(tmp_path / "noshape.npz"))
   with pytest.raises(FileNotFoundError):
     load_mean_params(str(tmp_path / "absent.h5"))
+
+
+def test_written_mean_params_hold_each_joints_mean_rotation(tmp_path):
+  # Two poses bending joint 5 by 20° and 60° about one axis: their mean bends it by 40°.
+  poses = np.zeros((2, 72))
+  axis = np.array([0.6, 0.0, 0.8])
+  poses[0, 15:18], poses[1, 15:18] = np.radians(20) * axis, np.radians(60) * axis
+  poses[:, 0:3] = [0.3, 0.2, 0.1]  # any root: Θ₀'s is upright
+  shapes = np.stack([np.full(10, 1.0), np.full(10, 3.0)])
+  mean_params.write_mean_params(tmp_path / "mean.npz", poses, shapes)
+  theta = mean_params.load_mean_params(str(tmp_path / "mean.npz"))
+  expected = np.zeros(72)
+  expected[:3] = [np.pi, 0.0, 0.0]
+  expected[15:18] = np.radians(40) * axis
+  np.testing.assert_allclose(theta[3:75], expected, atol=1e-5)
+  np.testing.assert_allclose(theta[75:], 2.0, atol=1e-6)

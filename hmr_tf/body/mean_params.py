@@ -5,14 +5,17 @@ neutral_smpl_mean_params.h5, then replaces the root rotation with π about x, so
 stands upright in image coordinates (y down), and sets the camera to s = 0.9, tx = ty = 0.
 SPIN's smpl_mean_params.npz holds the same means with the pose as 24 6D rotations (its root is
 the same π rotation). Both are read here into the 85-d Θ layout; without a file the default is
-the rest pose, upright, with mean shape zero.
+the rest pose, upright, with mean shape zero. write_mean_params makes such a file from a mocap
+pool (SPIN's layout), for a world whose poses are not HMR's (the synthetic one).
 """
 
 import os
 
 import numpy as np
+from scipy.spatial import transform
 
 from hmr_tf import array_files
+from hmr_tf import atomic
 from hmr_tf import checks
 from hmr_tf import geometry
 from hmr_tf import joints
@@ -42,6 +45,35 @@ def load_mean_params(path=None) -> np.ndarray:
   pose[:3] = UPRIGHT_ROOT
   camera = np.array([INIT_SCALE, 0.0, 0.0])
   return np.concatenate([camera, pose, shape]).astype(np.float32)
+
+
+def mean_pose(poses):
+  """[72] axis-angle: each joint's mean rotation over [N, 72] poses.
+
+  The chordal L2 mean (scipy's Rotation.mean: the rotation nearest the mean rotation matrix),
+  the constant that minimises HMR's SMPL loss, a squared error of rotation matrices.
+  """
+  poses = np.asarray(poses, np.float64).reshape(len(poses), -1, 3)
+  return np.concatenate([transform.Rotation.from_rotvec(poses[:, j]).mean().as_rotvec()
+                         for j in range(poses.shape[1])])
+
+
+def write_mean_params(path, poses, shapes):
+  """Writes the mean pose and shape of a mocap pool as SPIN's .npz (pose as 24 6D rotations).
+
+  The regressor starts each image from this Θ₀ and Adam moves it by about the learning rate per
+  step, so starting from the data's mean spares a short run hundreds of steps spent walking
+  there from the rest pose (whose arms are 75° from hanging down).
+
+  Args:
+    path: the .npz to write (atomically).
+    poses: [N, 72] SMPL axis-angle poses; their roots do not matter (Θ₀'s is upright).
+    shapes: [N, 10] betas.
+  """
+  rotmats = transform.Rotation.from_rotvec(mean_pose(poses).reshape(-1, 3)).as_matrix()
+  rot6d = geometry.matrix_to_rot6d(rotmats).numpy().reshape(-1)
+  with atomic.atomic_write(path) as f:
+    np.savez(f, pose=rot6d, shape=np.mean(shapes, axis=0))
 
 
 def _read_hmr_h5(path):

@@ -5,4 +5,6 @@
   scoring     every number of a protocol from predictions and ground truth
   evaluate    runs a model over a split: evaluate_model(model, dataset_dir, split, batch_size)
   report      tables, metrics.json, the per-joint plot, predictions.npz
+  baselines   the mean-pose baseline: one Θ for every image
+  plausibility  the share of predicted joint rotations outside a mocap pool's ranges
 """

@@ -122,14 +122,20 @@ def sample_pose(rng, mocap_poses=None):
   return np.concatenate([root, body])
 
 
-def load_mocap_poses(directory, split="train"):
-  """[N, 72] float32 poses of a mocap shard directory (hmr_tf.datasets.mocap's output).
+def load_mocap(directory, split="train"):
+  """{"pose": [N, 72], "shape": [N, 10]} float32 of a mocap shard directory
+  (hmr_tf.datasets.mocap's output).
 
   Raises FileNotFoundError when the split has no finished shards, ValueError when it is empty.
   """
   files = shards.shard_files(directory, split)
-  poses = [batch["pose"].numpy() for batch in
-           tf.data.TFRecordDataset(files).batch(4096).map(schema.parse_mocap)]
-  if not poses:
+  batches = list(tf.data.TFRecordDataset(files).batch(4096).map(schema.parse_mocap))
+  if not batches:
     raise ValueError(f"{directory}: the '{split}' mocap shards hold no poses")
-  return np.concatenate(poses)
+  return {key: np.concatenate([batch[key].numpy() for batch in batches])
+          for key in ("pose", "shape")}
+
+
+def load_mocap_poses(directory, split="train"):
+  """[N, 72] float32 poses of a mocap shard directory (see load_mocap)."""
+  return load_mocap(directory, split)["pose"]
