@@ -96,11 +96,7 @@ def write_results(output_dir, name, image, person, faces, source):
   base = os.path.join(output_dir, name)
   for suffix, picture in (("_overlay.png", overlay(image, person, faces)),
                           ("_side.png", side_view(person, faces))):
-    ok, png = cv2.imencode(".png", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-    if not ok:
-      raise RuntimeError(f"PNG encoding failed for {base}{suffix}")
-    with atomic.atomic_write(base + suffix) as f:
-      f.write(png.tobytes())
+    write_png(base + suffix, picture)
   mesh = camera_vertices(person) @ OPENCV_TO_OPENGL
   mesh_io.write_obj(base + ".obj", mesh, faces)
   mesh_io.write_ply(base + ".ply", mesh, faces)
@@ -109,6 +105,15 @@ def write_results(output_dir, name, image, person, faces, source):
                     joint_names=list(joints.SMPL_24.names))
   with atomic.atomic_write(base + ".json", "w") as f:
     json.dump(parameters, f, indent=1)
+
+
+def write_png(path, rgb):
+  """Writes an [H, W, 3] uint8 RGB picture as a PNG, atomically."""
+  ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+  if not ok:
+    raise RuntimeError(f"PNG encoding failed for {path}")
+  with atomic.atomic_write(path) as f:
+    f.write(png.tobytes())
 
 
 def output_names(paths):

@@ -30,7 +30,6 @@ import time
 from absl import app
 from absl import flags
 from absl import logging
-import cv2
 import numpy as np
 import tensorflow as tf
 
@@ -120,8 +119,8 @@ def synth_stage(paths, config, body_model, num_train, num_test, num_pool):
   """The synthetic benchmark (hmr_tf.synth.benchmark) and the input batch picture."""
   benchmark.write_benchmark(paths.output, body_model, config.model.image_size, num_train,
                             num_test, num_pool)
-  write_png(paths.input_batch,
-            input_batch_sheet(paths.synth, paths.pool, config.model.image_size))
+  demo_files.write_png(paths.input_batch,
+                       input_batch_sheet(paths.synth, paths.pool, config.model.image_size))
   return {"train": num_train, "test": num_test, "pool": num_pool, "seeds": benchmark.SEEDS}
 
 
@@ -205,14 +204,6 @@ def _keypoints_file(image_path):
     return demo_files.keypoints_for(image_path, os.path.dirname(image_path))
   except BadInput:
     return None
-
-
-def write_png(path, rgb):
-  ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-  if not ok:
-    raise RuntimeError(f"PNG encoding failed for {path}")
-  with atomic.atomic_write(path) as f:
-    f.write(png.tobytes())
 
 
 def run_stage(paths, number, name, settings, work):
