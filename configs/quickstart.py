@@ -1,7 +1,8 @@
 r"""The embedded default: HMR on the synthetic world, sized for a laptop CPU.
 
   hmr-quickstart --output demo_output     # renders its data (then trains this config)
-  hmr-train --config configs/quickstart.py --workdir runs/quickstart
+  hmr-train --config configs/quickstart.py --workdir runs/quickstart \
+      --config.model.mean_params=demo_output/mocap_joint_limits/mean_params.npz
 
 hmr-quickstart (make demo) renders the synthetic benchmark (hmr_tf.synth.benchmark) and trains
 this config on it. Everything is HMR's recipe (hmr_tf.training.config) except the sizes: the
@@ -27,8 +28,8 @@ def get_config(arg=None):
   config.model.image_size = 64
   config.data.train = "demo_output/synth"
   config.data.mocap = "demo_output/mocap_joint_limits"
-  # The pool's mean pose (hmr_tf.synth.benchmark), as HMR starts from its own data's mean.
-  config.model.mean_params = "demo_output/mocap_joint_limits/mean_params.npz"
+  # hmr-quickstart sets model.mean_params to its pool's mean pose (hmr_tf.synth.benchmark), as
+  # HMR starts from its own data's mean; left empty here so that other data need no such file.
   config.data.shuffle_buffer = 3000
   config.checkpoint.every_steps = 500
   config.summary.every_steps = 100
