@@ -83,18 +83,19 @@ def _cpu_seconds():
   return usage.ru_utime + usage.ru_stime
 
 
-def predicted_poses(model, data_dir):
-  """[N, 72] the model's poses over the test split, in stored order."""
-  outputs = [model(batch["image"], training=False)["pose"].numpy()
-             for batch in pipeline.eval_dataset(data_dir, 64, model.image_size, "test")]
-  return np.concatenate(outputs)
-
-
 def score(model, folders, pool_poses):
-  results = evaluate.evaluate_model(model, folders.data, "test")
+  """MPJPE, PA-MPJPE and the implausible share, from one pass over the test split."""
+  poses = []
+
+  def run(images):
+    out = {key: value.numpy() for key, value in model(images, training=False).items()}
+    poses.append(out["pose"])
+    return out
+
+  results = evaluate.evaluate_model(run, folders.data, "test", body_model=model.smpl,
+                                    image_size=model.image_size)
   return {"mpjpe": results["mpjpe"], "pa_mpjpe": results["pa_mpjpe"],
-          "implausible": plausibility.outside_share(predicted_poses(model, folders.data),
-                                                    pool_poses)}
+          "implausible": plausibility.outside_share(np.concatenate(poses), pool_poses)}
 
 
 def figure_row(smpl, pose, shape):

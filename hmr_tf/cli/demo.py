@@ -13,8 +13,9 @@ demo's OpenPose output), or a folder holding <name>_keypoints.json or <name>.jso
 (a .tflite file needs no TensorFlow).
 
 Writes per image, into --output, the files hmr_tf.demo_files lists: <name>_overlay.png,
-<name>_side.png, <name>.obj, <name>.ply and <name>.json. An image that cannot be used (unreadable, no person in its json, a box outside it) is reported
-and skipped; the exit code is 1 if any image failed.
+<name>_side.png, <name>.obj, <name>.ply and <name>.json. An image that cannot be used
+(unreadable, no person in its json, a box outside it) is reported and skipped; the exit code
+is 1 if any image failed.
 """
 
 import os

@@ -48,6 +48,7 @@ from hmr_tf.data import shards
 from hmr_tf.evaluation import baselines
 from hmr_tf.evaluation import evaluate
 from hmr_tf.evaluation import report as eval_report
+from hmr_tf.export import formats
 from hmr_tf.export import writer
 from hmr_tf.synth import benchmark
 from hmr_tf.training import trainer
@@ -75,6 +76,7 @@ _NUM_DEMO = flags.DEFINE_integer("num_demo", 4, "Test images the demo runs on.",
 TOOL = "hmr-quickstart"
 STAGES = ("synth", "train", "evaluate", "export", "demo")
 _BATCH_SHEET = 16
+_TFLITE = "fp32"  # the TFLite variant exported: the others add minutes of conversion
 _SKELETON = [(joints.COCOPLUS_19.index(a), joints.COCOPLUS_19.index(b)) for a, b in [
     ("right_ankle", "right_knee"), ("right_knee", "right_hip"), ("left_ankle", "left_knee"),
     ("left_knee", "left_hip"), ("right_wrist", "right_elbow"), ("right_elbow", "right_shoulder"),
@@ -164,7 +166,7 @@ def evaluate_stage(paths, config):
 def export_stage(paths):
   """The SavedModel and its fp32 TFLite file, compared with Keras on test crops."""
   model, _ = workdir_lib.load_model(paths.run)
-  results = writer.write_export(model, paths.saved_model, variants=("fp32",),
+  results = writer.write_export(model, paths.saved_model, variants=(_TFLITE,),
                                 held_out=(paths.synth, "test", 32))
   return {"tflite_mb": results["file_mb"], "tflite_max_errors": results.get("max_errors")}
 
@@ -243,7 +245,8 @@ def summary(paths, records):
       "checkpoints": os.path.join(paths.run, workdir_lib.CHECKPOINTS),
       "metrics": os.path.join(paths.eval, eval_report.METRICS_FILE),
       "saved_model": paths.saved_model,
-      "tflite": os.path.join(paths.saved_model, "tflite", "fp32.tflite"),
+      "tflite": os.path.join(paths.saved_model, formats.TFLITE_DIR,
+                             formats.tflite_file(_TFLITE)),
       "overlays": sorted(os.path.join(paths.demo, f"{n}_overlay.png")
                          for n in records["demo"]["result"]["images"]),
       "meshes": sorted(os.path.join(paths.demo, f"{n}.obj")
