@@ -125,3 +125,6 @@ def test_pck2d_on_a_hand_made_case():
   assert np.isnan(result[0, neck]) and np.all(np.isnan(result[1]))
   assert np.nansum(result[0]) == 12  # 13 scored, one wrong
   assert metrics.pck2d(pred, gt, visible, alpha=0.1)[0, wrist] == 0.0
+  error = metrics.error2d(pred, gt, visible)  # the same distances, as fractions of the torso
+  np.testing.assert_allclose(error[0, [wrist, knee, ankle]], [0.19, 0.21, 0.20])
+  assert error[0, 0] == 0.0 and np.isnan(error[0, neck]) and np.all(np.isnan(error[1]))

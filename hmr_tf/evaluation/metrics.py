@@ -122,23 +122,32 @@ def pve(pred_vertices, gt_vertices, pred_joints, gt_joints):
   return np.linalg.norm(pred - gt, axis=-1).mean(axis=-1)
 
 
-def pck2d(pred, gt, visible, alpha=PCK2D_ALPHA):
-  """Per-joint 2D correctness within alpha × the torso (LSP's PCK).
+def error2d(pred, gt, visible):
+  """Per-joint 2D distance as a fraction of the torso, the left shoulder to the right hip.
 
   Args:
     pred: [N, 14, 2] predicted LSP keypoints.
     gt: [N, 14, 2] ground-truth keypoints, in the same unit.
     visible: [N, 14] where the ground truth is labelled.
-    alpha: the threshold as a fraction of the torso (left shoulder to right hip).
 
   Returns:
-    [N, 14] float: 1 correct, 0 wrong, NaN where not scored (the joint is not labelled, or
-    the torso is not: both its ends must be labelled and apart).
+    [N, 14] float, NaN where not scored (the joint is not labelled, or the torso is not: both
+    its ends must be labelled and apart).
   """
   gt = np.asarray(gt, np.float64)
   visible = np.asarray(visible, bool)
   torso = np.linalg.norm(gt[:, _TORSO[0]] - gt[:, _TORSO[1]], axis=-1)  # [N]
   has_torso = visible[:, _TORSO[0]] & visible[:, _TORSO[1]] & (torso > 0)
   distance = np.linalg.norm(np.asarray(pred, np.float64) - gt, axis=-1)  # [N, 14]
-  correct = (distance <= alpha * torso[:, None]).astype(np.float64)
-  return np.where(visible & has_torso[:, None], correct, np.nan)
+  with np.errstate(divide="ignore", invalid="ignore"):
+    return np.where(visible & has_torso[:, None], distance / torso[:, None], np.nan)
+
+
+def pck2d(pred, gt, visible, alpha=PCK2D_ALPHA):
+  """Per-joint 2D correctness within alpha × the torso (LSP's PCK; see error2d).
+
+  Returns:
+    [N, 14] float: 1 correct, 0 wrong, NaN where not scored.
+  """
+  error = error2d(pred, gt, visible)
+  return np.where(np.isnan(error), np.nan, (error <= alpha).astype(np.float64))
