@@ -83,6 +83,20 @@ def test_keypoints2d_are_the_pinhole_projection_of_keypoints3d(world):
   assert checked > 100
 
 
+def test_keypoints_without_rendering_are_the_rendered_peoples(world):
+  points3d, points2d = world.keypoints([3, 4, 40])  # the last in another chunk
+  assert points3d.shape == (3, 19, 3) and points2d.shape == (3, 19, 2)
+  for person, keypoints3d, keypoints2d in zip([_parsed(world.person(i)) for i in (3, 4, 40)],
+                                              points3d, points2d):
+    np.testing.assert_allclose(keypoints3d[:len(joints.LSP_14)], person["keypoints3d"],
+                               atol=1e-5)
+    visible = person["keypoints2d"][:, 2] > 0
+    np.testing.assert_allclose(keypoints2d[visible], person["keypoints2d"][visible, :2],
+                               atol=1e-3)
+    np.testing.assert_allclose(keypoints2d, _pinhole(keypoints3d, person["camera/intrinsics"]),
+                               atol=1e-3)
+
+
 def test_stored_smpl_parameters_reproduce_the_keypoints(world):
   smpl = SMPL("free")
   people = [_parsed(world.person(i)) for i in range(8)]

@@ -44,6 +44,11 @@ class Folders:
     return os.path.join(self.pool, "mean_params.npz")
 
 
+def world(split_name, body_model, image_size):
+  """The SynthWorld that draws a split's people ("train" or "test")."""
+  return generate.SynthWorld([body_model], image_size=image_size, seed=SEEDS[split_name])
+
+
 def write_benchmark(root, body_model, image_size, num_train, num_test, num_pool):
   """Renders both splits and the pool under `root` (a rerun finishes or reuses them).
 
@@ -52,8 +57,7 @@ def write_benchmark(root, body_model, image_size, num_train, num_test, num_pool)
   """
   folders = Folders(root)
   for split_name, num in (("train", num_train), ("test", num_test)):
-    world = generate.SynthWorld([body_model], image_size=image_size, seed=SEEDS[split_name])
-    split.write_split(world, folders.data, split_name, num)
+    split.write_split(world(split_name, body_model, image_size), folders.data, split_name, num)
   pose_pool.write_pose_pool(folders.pool, num_pool, seed=SEEDS["pool"])
   pool = poses.load_mocap(folders.pool)
   mean_params.write_mean_params(folders.mean_params, pool["pose"], pool["shape"])

@@ -126,6 +126,13 @@ class SynthWorld:
     vertices, keypoints = self._pose(samples)
     return [self._render(*args) for args in zip(samples, vertices, keypoints, image_ids)]
 
+  def keypoints(self, indices):
+    """The keypoints of samples `indices` without rendering them: [N, 19, 3] in the camera
+    frame, as placed in their images, and [N, 19, 2] their projections (pixels)."""
+    samples = [self.sample(i) for i in indices]
+    keypoints = self._pose(samples)[1]
+    return keypoints, np.stack([self._camera(s).project(k) for s, k in zip(samples, keypoints)])
+
   def _pose(self, samples):
     """Posed and framed bodies: lists of [V, 3] vertices and [19, 3] keypoints, camera frame."""
     bodies = self._load()[0]
@@ -147,10 +154,13 @@ class SynthWorld:
   def _principal(self):
     return (self.image_size - 1) / 2  # the image centre: pixel centres are at integers
 
+  def _camera(self, sample):
+    return render.Camera(sample.focal, sample.focal, self._principal, self._principal)
+
   def _render(self, sample, vertices, keypoints, image_id):
     bodies, _, photos = self._load()
     body, look = bodies[sample.body], sample.look
-    camera = render.Camera(sample.focal, sample.focal, self._principal, self._principal)
+    camera = self._camera(sample)
     rng = np.random.default_rng(look.background_seed)
     background = backgrounds.draw(rng, self.image_size, photos)
     image, fragments = render.render(
