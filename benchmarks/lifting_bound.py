@@ -33,7 +33,6 @@ from hmr_tf.synth import benchmark
 from hmr_tf.training import workdir as workdir_lib
 
 _NUM_LSP = len(joints.LSP_14)
-_TORSO = joints.LSP_14.indices(["left_shoulder", "right_hip"])
 _MEAN_DISTANCE_PER_SIGMA = np.sqrt(np.pi / 2)  # of an isotropic 2D Gaussian
 _EPOCHS = 30
 _CHUNK = 1024  # people posed per SMPL call
@@ -54,8 +53,7 @@ def people(split_name, image_size, count):
 def blurred(points2d, error, rng):
   """`points2d` moved by Gaussian noise whose mean distance is `error` × each torso, then
   centred on their box and divided by its diagonal (the lifter's input, [N, 28])."""
-  torso = np.linalg.norm(points2d[:, _TORSO[0]] - points2d[:, _TORSO[1]], axis=-1)
-  sigma = error * torso / _MEAN_DISTANCE_PER_SIGMA
+  sigma = error * metrics.torso(points2d) / _MEAN_DISTANCE_PER_SIGMA
   noisy = points2d + sigma[:, None, None] * rng.standard_normal(points2d.shape)
   low, high = noisy.min(axis=1, keepdims=True), noisy.max(axis=1, keepdims=True)
   diagonal = np.linalg.norm(high - low, axis=-1, keepdims=True)
@@ -100,8 +98,7 @@ def main():
   args = parser.parse_args()
   config = quickstart.load_config(quickstart.Paths(args.output))
   image_size = config.model.image_size
-  folders = benchmark.write_benchmark(args.output, "free", image_size, num_train=3000,
-                                      num_test=300, num_pool=20000)
+  folders = benchmark.write_benchmark(args.output, "free", image_size)
   smpl = SMPL("free")
   train = people("train", image_size, args.num_lift)
   test = people("test", image_size, args.num_test)

@@ -120,14 +120,14 @@ def main():
   parser.add_argument("--output", default="/tmp/hmr_ablation")
   parser.add_argument("--steps", type=int, default=2000)
   parser.add_argument("--runs", default=",".join(RUNS))
-  parser.add_argument("--num_train", type=int, default=3000)
-  parser.add_argument("--num_test", type=int, default=300)
+  parser.add_argument("--num_train", type=int, default=benchmark.NUM_TRAIN)
+  parser.add_argument("--num_test", type=int, default=benchmark.NUM_TEST)
   parser.add_argument("--figure", default="docs/synthetic_ablation.png")
   args = parser.parse_args()
   names = args.runs.split(",")
   image_size = run_config(benchmark.Folders(args.output), args.steps, {}).model.image_size
   folders = benchmark.write_benchmark(args.output, "free", image_size, args.num_train,
-                                      args.num_test, 20000)
+                                      args.num_test)
   pool_poses = poses.load_mocap(folders.pool)["pose"]
   smpl = SMPL("free")
   batch = next(iter(pipeline.eval_dataset(folders.data, _SHOWN, image_size, "test")))

@@ -60,11 +60,12 @@ _CONFIG = os.path.join(_ROOT, "configs", "quickstart.py")
 _OUTPUT = flags.DEFINE_string("output", "demo_output", "Directory for the results.")
 _BODY_MODEL = flags.DEFINE_string(
     "body_model", "free", "Body model: 'free', 'free:<variant>:<gender>' or an SMPL file.")
-_NUM_TRAIN = flags.DEFINE_integer("num_train", 3000, "Synthetic training images.",
-                                  lower_bound=16)
-_NUM_TEST = flags.DEFINE_integer("num_test", 300, "Synthetic test images.", lower_bound=1)
-_NUM_POOL = flags.DEFINE_integer("num_pool", 20000, "Joint-limit poses for the discriminator.",
-                                 lower_bound=16)
+_NUM_TRAIN = flags.DEFINE_integer("num_train", benchmark.NUM_TRAIN,
+                                  "Synthetic training images.", lower_bound=16)
+_NUM_TEST = flags.DEFINE_integer("num_test", benchmark.NUM_TEST, "Synthetic test images.",
+                                 lower_bound=1)
+_NUM_POOL = flags.DEFINE_integer("num_pool", benchmark.NUM_POOL,
+                                 "Joint-limit poses for the discriminator.", lower_bound=16)
 _TRAIN_STEPS = flags.DEFINE_integer(
     "train_steps", None, "Training steps (default: configs/quickstart.py's).", lower_bound=1)
 _PHOTOS = flags.DEFINE_string(

@@ -122,6 +122,12 @@ def pve(pred_vertices, gt_vertices, pred_joints, gt_joints):
   return np.linalg.norm(pred - gt, axis=-1).mean(axis=-1)
 
 
+def torso(points):
+  """The torso's length, left shoulder to right hip: [..., 14, D] LSP points -> [...]."""
+  points = np.asarray(points, np.float64)
+  return np.linalg.norm(points[..., _TORSO[0], :] - points[..., _TORSO[1], :], axis=-1)
+
+
 def error2d(pred, gt, visible):
   """Per-joint 2D distance as a fraction of the torso, the left shoulder to the right hip.
 
@@ -136,11 +142,11 @@ def error2d(pred, gt, visible):
   """
   gt = np.asarray(gt, np.float64)
   visible = np.asarray(visible, bool)
-  torso = np.linalg.norm(gt[:, _TORSO[0]] - gt[:, _TORSO[1]], axis=-1)  # [N]
-  has_torso = visible[:, _TORSO[0]] & visible[:, _TORSO[1]] & (torso > 0)
+  length = torso(gt)  # [N]
+  has_torso = visible[:, _TORSO[0]] & visible[:, _TORSO[1]] & (length > 0)
   distance = np.linalg.norm(np.asarray(pred, np.float64) - gt, axis=-1)  # [N, 14]
   with np.errstate(divide="ignore", invalid="ignore"):
-    return np.where(visible & has_torso[:, None], distance / torso[:, None], np.nan)
+    return np.where(visible & has_torso[:, None], distance / length[:, None], np.nan)
 
 
 def pck2d(pred, gt, visible, alpha=PCK2D_ALPHA):

@@ -23,6 +23,8 @@ from hmr_tf.synth import poses
 from hmr_tf.synth import split
 
 SEEDS = {"train": 0, "test": 1, "pool": 2}
+# The quickstart's sizes, which the benchmarks/ scripts share: people per split, pool poses.
+NUM_TRAIN, NUM_TEST, NUM_POOL = 3000, 300, 20000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +51,8 @@ def world(split_name, body_model, image_size):
   return generate.SynthWorld([body_model], image_size=image_size, seed=SEEDS[split_name])
 
 
-def write_benchmark(root, body_model, image_size, num_train, num_test, num_pool):
+def write_benchmark(root, body_model, image_size, num_train=NUM_TRAIN, num_test=NUM_TEST,
+                    num_pool=NUM_POOL):
   """Renders both splits and the pool under `root` (a rerun finishes or reuses them).
 
   Returns:
