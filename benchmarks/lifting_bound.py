@@ -92,7 +92,7 @@ def main():
                       help="the benchmark's root (hmr-quickstart's --output); written if absent")
   parser.add_argument("--workdirs", default="",
                       help="comma-separated trained workdirs to measure, e.g. demo_output/run")
-  parser.add_argument("--errors", default="0,2,5,10,20", help="2D errors, % of the torso")
+  parser.add_argument("--errors", default="0,2,5,10,20", help="2D errors, %% of the torso")
   parser.add_argument("--num_lift", type=int, default=50000)
   parser.add_argument("--num_test", type=int, default=2000)
   args = parser.parse_args()
