@@ -1,7 +1,6 @@
 """The synthetic benchmark: train and test splits, and an unpaired pose pool, from three seeds.
 
-  folders = benchmark.write_benchmark("demo_output", "free", image_size=64, num_train=3000,
-                                      num_test=300, num_pool=20000)
+  folders = benchmark.write_benchmark("demo_output", "free", image_size=64)  # 3000, 300, 20000
   folders.data        shards of the 'train' (seed 0) and 'test' (seed 1) splits + info.json
   folders.pool        the discriminator's joint-limit poses (seed 2)
   folders.mean_params the pool's mean pose and shape: the regressor's Θ₀ (SPIN's .npz layout)
@@ -10,7 +9,8 @@ Every sample draws from its own generator seeded with (seed, index), so the thre
 three unrelated streams: the poses rendered into the training images are not the
 discriminator's (the prior is unpaired, as in the paper), and no test person is in either
 (tests/test_quickstart.py checks the nearest neighbours). hmr-quickstart and
-benchmarks/synthetic_ablation.py both train and score on it.
+benchmarks/synthetic_ablation.py train and score on it; benchmarks/lifting_bound.py draws more
+people of the same streams (`world`).
 """
 
 import dataclasses
