@@ -137,8 +137,7 @@ def main():
           label(figure_row(smpl, batch["pose"].numpy(), batch["shape"].numpy()), "truth")]
   results = {}
   baseline_theta = mean_params.load_mean_params(folders.mean_params)
-  baseline = baselines.ConstantModel(baseline_theta, smpl, image_size)
-  base = evaluate.evaluate_model(baseline, folders.data, "test")
+  base = baselines.evaluate_mean_pose(folders.mean_params, folders.data, smpl, image_size)
   truth = np.concatenate([b["pose"].numpy() for b in
                           pipeline.eval_dataset(folders.data, 64, image_size, "test")])
   # The figure's floor: the true test poses are inside the joint limits, but the pool samples

@@ -38,7 +38,6 @@ from hmr_tf import demo_files
 from hmr_tf import inference
 from hmr_tf import joints
 from hmr_tf import render
-from hmr_tf.body import mean_params
 from hmr_tf.checks import BadInput
 from hmr_tf.cli import report
 from hmr_tf.data import outputs
@@ -155,9 +154,8 @@ def evaluate_stage(paths, config):
   model, _ = workdir_lib.load_model(paths.run)
   results = evaluate.evaluate_model(model, paths.synth, "test")
   eval_report.write(paths.eval, results)
-  baseline = baselines.ConstantModel(mean_params.load_mean_params(config.model.mean_params),
-                                     model.smpl, model.image_size)
-  baseline_results = evaluate.evaluate_model(baseline, paths.synth, "test")
+  baseline_results = baselines.evaluate_mean_pose(config.model.mean_params, paths.synth,
+                                                 model.smpl, model.image_size)
   eval_report.write(paths.baseline, baseline_results)
   return {"examples": results["examples"], "mpjpe": results["mpjpe"],
           "pa_mpjpe": results["pa_mpjpe"], "baseline_mpjpe": baseline_results["mpjpe"],

@@ -8,6 +8,8 @@ import numpy as np
 
 from hmr_tf import theta as theta_lib
 from hmr_tf.body import SMPL
+from hmr_tf.body import mean_params
+from hmr_tf.evaluation import evaluate
 
 
 class ConstantModel:
@@ -29,3 +31,10 @@ class ConstantModel:
 
   def __call__(self, images):
     return {key: np.repeat(value, len(images), axis=0) for key, value in self._outputs.items()}
+
+
+def evaluate_mean_pose(mean_params_path, dataset_dir, body_model, image_size, split="test"):
+  """evaluate.evaluate_model's results for the ConstantModel of a mean-parameters file (HMR's
+  .h5 or SPIN's .npz, see mean_params.load_mean_params) on a split."""
+  model = ConstantModel(mean_params.load_mean_params(mean_params_path), body_model, image_size)
+  return evaluate.evaluate_model(model, dataset_dir, split)
