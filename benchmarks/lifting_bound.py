@@ -22,10 +22,10 @@ import keras
 import numpy as np
 
 import machine  # pylint: disable=wrong-import-position  (benchmarks/machine.py, beside this script)
+import quickstart_data  # pylint: disable=wrong-import-position  (benchmarks/quickstart_data.py)
 from hmr_tf import joints
 from hmr_tf.body import SMPL
 from hmr_tf.body import mean_params
-from hmr_tf.cli import quickstart
 from hmr_tf.evaluation import baselines
 from hmr_tf.evaluation import evaluate
 from hmr_tf.evaluation import metrics
@@ -88,17 +88,15 @@ def measured(workdir, data_dir):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--output", default="demo_output",
-                      help="the benchmark's root (hmr-quickstart's --output); written if absent")
+  quickstart_data.add_output_flag(parser)
   parser.add_argument("--workdirs", default="",
                       help="comma-separated trained workdirs to measure, e.g. demo_output/run")
   parser.add_argument("--errors", default="0,2,5,10,20", help="2D errors, %% of the torso")
   parser.add_argument("--num_lift", type=int, default=50000)
   parser.add_argument("--num_test", type=int, default=2000)
   args = parser.parse_args()
-  config = quickstart.load_config(quickstart.Paths(args.output))
+  config, folders = quickstart_data.load(args.output)
   image_size = config.model.image_size
-  folders = benchmark.write_benchmark(args.output, "free", image_size)
   smpl = SMPL("free")
   train = people("train", image_size, args.num_lift)
   test = people("test", image_size, args.num_test)

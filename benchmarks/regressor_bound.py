@@ -24,13 +24,12 @@ import tensorflow as tf
 import tqdm
 
 import machine  # pylint: disable=wrong-import-position  (benchmarks/machine.py, beside this script)
+import quickstart_data  # pylint: disable=wrong-import-position  (benchmarks/quickstart_data.py)
 from hmr_tf import joints
-from hmr_tf.cli import quickstart
 from hmr_tf.data import pipeline
 from hmr_tf.evaluation import baselines
 from hmr_tf.evaluation import metrics
 from hmr_tf.models.discriminator import Discriminator
-from hmr_tf.synth import benchmark
 from hmr_tf.training import inputs
 from hmr_tf.training import step as step_lib
 from hmr_tf.training import workdir as workdir_lib
@@ -92,14 +91,12 @@ def train_and_score(config, steps, data_dir, name):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--output", default="demo_output",
-                      help="the benchmark's root (hmr-quickstart's --output); written if absent")
+  quickstart_data.add_output_flag(parser)
   parser.add_argument("--steps", default="2000,6000,20000",
                       help="comma-separated step counts at which to score, increasing")
   args = parser.parse_args()
   steps = sorted(int(s) for s in args.steps.split(","))
-  config = quickstart.load_config(quickstart.Paths(args.output))
-  folders = benchmark.write_benchmark(args.output, "free", config.model.image_size)
+  config, folders = quickstart_data.load(args.output)
   baseline = baselines.evaluate_mean_pose(folders.mean_params, folders.data, "free",
                                          config.model.image_size)
   print(f"{machine.describe()}; batch {config.train.batch_size}; mean-pose baseline "
